@@ -33,10 +33,28 @@ func ParseDate(s string) (Date, error) {
 	}
 	var y, m, d int
 	var rest string
-	if n, _ := fmt.Sscanf(s, "%4d-%2d-%2d%s", &y, &m, &d, &rest); n != 3 || len(s) != 10 {
+	if n, _ := fmt.Sscanf(s, "%4d-%2d-%2d%s", &y, &m, &d, &rest); n != 3 || !isYMD(s) {
 		return Date{}, Invalid("date", "%q is not a date: want YYYY-MM-DD", s)
 	}
 	return NewDate(y, m, d)
+}
+
+// isYMD reports whether s is exactly four, two and two ASCII digits joined
+// by hyphens (Sscanf alone also takes signs, spaces and a trailing newline).
+func isYMD(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if i == 4 || i == 7 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // DateOf returns the calendar date of t in t's location.

@@ -70,6 +70,9 @@ func (s PlanState) decide(cmd Command) ([]Event, error) {
 		if err := ValidateSlug(c.Slug); err != nil {
 			return nil, err
 		}
+		if c.Slug == ReservedSlug {
+			return nil, Invalid("plan", "%q is reserved; choose another slug", c.Slug)
+		}
 		if err := checkText("title", c.Title, MaxShort, true); err != nil {
 			return nil, err
 		}
@@ -157,8 +160,8 @@ func (s PriorityState) decide(cmd Command) ([]Event, error) {
 	if err := checkText("title", c.Title, MaxShort, true); err != nil {
 		return nil, err
 	}
-	for f, v := range map[string]string{"summary": c.Summary, "parentCarerVoice": c.ParentCarerVoice} {
-		if err := checkText(f, v, MaxText, false); err != nil {
+	for _, fv := range [][2]string{{"summary", c.Summary}, {"parentCarerVoice", c.ParentCarerVoice}} {
+		if err := checkText(fv[0], fv[1], MaxText, false); err != nil {
 			return nil, err
 		}
 	}
@@ -303,13 +306,13 @@ func (s ActionState) decideAdd(c AddAction) ([]Event, error) {
 	if err := checkText("text", c.Text, MaxText, true); err != nil {
 		return nil, err
 	}
-	for f, v := range map[string]string{"origin": c.Origin, "leadsRaw": c.LeadsRaw, "deadlineRaw": c.DeadlineRaw, "ragRaw": c.RagRaw, "trend": c.Trend} {
-		if err := checkText(f, v, MaxShort*4, false); err != nil {
+	for _, fv := range [][2]string{{"origin", c.Origin}, {"leadsRaw", c.LeadsRaw}, {"deadlineRaw", c.DeadlineRaw}, {"ragRaw", c.RagRaw}, {"trend", c.Trend}} {
+		if err := checkText(fv[0], fv[1], MaxShort*4, false); err != nil {
 			return nil, err
 		}
 	}
-	for f, v := range map[string]string{"successMeasures": c.SuccessMeasures, "progress": c.Progress, "impact": c.Impact} {
-		if err := checkText(f, v, MaxText, false); err != nil {
+	for _, fv := range [][2]string{{"successMeasures", c.SuccessMeasures}, {"progress", c.Progress}, {"impact", c.Impact}} {
+		if err := checkText(fv[0], fv[1], MaxText, false); err != nil {
 			return nil, err
 		}
 	}
@@ -383,14 +386,16 @@ func (s KpiState) decide(cmd Command) ([]Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		for f, v := range map[string]string{"target": c.Target, "national": c.National} {
-			if err := checkText(f, v, MaxShort, false); err != nil {
+		for _, fv := range [][2]string{{"target", c.Target}, {"national", c.National}} {
+			if err := checkText(fv[0], fv[1], MaxShort, false); err != nil {
 				return nil, err
 			}
 		}
 		e := KpiDefined{Priority: c.Priority, Name: c.Name, Direction: dir, Target: c.Target, National: c.National}
 		if s.Exists() {
-			if s.def == e {
+			// Compared with the definition as first made, so that running
+			// an import again after a target change appends nothing.
+			if s.defined == e {
 				return nil, nil
 			}
 			return nil, &Error{Code: EEXISTS, Field: "name", Message: fmt.Sprintf("indicator %q exists already with another definition", c.Name)}

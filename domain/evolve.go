@@ -67,11 +67,12 @@ func (s ActionState) evolve(env Envelope) ActionState {
 		s.flags = withoutFlag(s.flags, "rag")
 	case DeadlineMoved:
 		s.deadline = e.To
-		s.moves++
 		if s.originalDeadline.IsZero() && e.From.IsZero() {
 			// A flagged deadline set for the first time is the baseline,
 			// not a move of one.
 			s.originalDeadline = e.To
+		} else {
+			s.moves++
 		}
 		s.flags = withoutFlag(s.flags, "deadline")
 	case LeadsReassigned:
@@ -105,7 +106,7 @@ func (s KpiState) evolve(env Envelope) KpiState {
 	s.version = env.Sequence
 	switch e := env.Event.(type) {
 	case KpiDefined:
-		s.def = e
+		s.def, s.defined = e, e
 	case KpiValueRecorded:
 		s.values = cloneMap(s.values)
 		if _, ok := s.values[e.Period]; !ok {

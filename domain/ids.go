@@ -18,6 +18,10 @@ var (
 	refRE  = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.\-]{0,19}$`)
 )
 
+// ReservedSlug is the plan slug under which sendtrail keeps what belongs to
+// no one plan (tokens for every plan); no plan may take it.
+const ReservedSlug = "system"
+
 // ValidateSlug checks a plan slug: 2–64 lower-case letters, digits and
 // hyphens, starting and ending with a letter or digit. Slugs are NATS subject
 // tokens, so nothing else is allowed.

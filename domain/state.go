@@ -132,7 +132,8 @@ func (s ActionState) IsLedBy(name string) bool {
 // KpiState is one indicator with its values by period.
 type KpiState struct {
 	version uint64
-	def     KpiDefined
+	defined KpiDefined        // as first defined
+	def     KpiDefined        // with the current target
 	periods []string          // in the order first recorded
 	values  map[string]string // period → value
 	history map[string][]KpiValueCorrected
