@@ -414,7 +414,9 @@ func (s KpiState) decide(cmd Command) ([]Event, error) {
 			return nil, err
 		}
 		if old, ok := s.values[c.Period]; ok {
-			if old == c.Value {
+			// The same value again, or the value as first recorded (an
+			// import run again after a correction), changes nothing.
+			if old == c.Value || s.first[c.Period] == c.Value {
 				return nil, nil
 			}
 			return nil, &Error{Code: EPRECONDITION, Field: "period", Message: fmt.Sprintf("%s already has the value %q; correct it with a reason instead", c.Period, old)}

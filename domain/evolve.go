@@ -111,6 +111,8 @@ func (s KpiState) evolve(env Envelope) KpiState {
 		s.values = cloneMap(s.values)
 		if _, ok := s.values[e.Period]; !ok {
 			s.periods = append(s.periods[:len(s.periods):len(s.periods)], e.Period)
+			s.first = cloneMap(s.first)
+			s.first[e.Period] = e.Value
 		}
 		s.values[e.Period] = e.Value
 	case KpiValueCorrected:

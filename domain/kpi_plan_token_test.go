@@ -366,3 +366,34 @@ func TestPriorityArea(t *testing.T) {
 		t.Fatalf("Area() = %#v", got)
 	}
 }
+
+// Running an import again after a value was corrected records nothing: the
+// value the import carries is the one first recorded.
+func TestRecordKpiValueAfterCorrectionIsNoOp(t *testing.T) {
+	st := domain.State(domain.KpiState{})
+	seq := uint64(0)
+	apply := func(cmd domain.Command) []domain.Event {
+		t.Helper()
+		evs, err := domain.Decide(st, cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			seq++
+			st = domain.Evolve(st, domain.Envelope{Sequence: seq, Event: e})
+		}
+		return evs
+	}
+	apply(domain.DefineKpi{Priority: "1", Name: "Audits", Direction: "▲"})
+	apply(domain.RecordKpiValue{Period: "Jan-24", Value: "41.6% %"})
+	apply(domain.CorrectKpiValue{Period: "Jan-24", Value: "41.6%", Reason: "typo"})
+	if evs := apply(domain.RecordKpiValue{Period: "Jan-24", Value: "41.6% %"}); len(evs) != 0 {
+		t.Fatalf("re-recording the first value appended %v", evs)
+	}
+	if v, _ := st.(domain.KpiState).Value("Jan-24"); v != "41.6%" {
+		t.Fatalf("value %q, want the correction kept", v)
+	}
+	if _, err := domain.Decide(st, domain.RecordKpiValue{Period: "Jan-24", Value: "50%"}); domain.ErrorCode(err) != domain.EPRECONDITION {
+		t.Fatalf("a third value without a reason: %v", err)
+	}
+}

@@ -136,6 +136,7 @@ type KpiState struct {
 	def     KpiDefined        // with the current target
 	periods []string          // in the order first recorded
 	values  map[string]string // period → value
+	first   map[string]string // period → value as first recorded
 	history map[string][]KpiValueCorrected
 }
 
