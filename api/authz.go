@@ -48,9 +48,22 @@ type rule struct {
 	OwnAction Permission
 }
 
-// rules holds a rule for every procedure served. The interceptor refuses a
-// procedure without one, so a new RPC cannot be served unguarded.
-var rules = map[string]rule{
+// rules holds a rule for every procedure served; each service adds its own
+// with registerService. The interceptor refuses a procedure without one, so
+// a new RPC cannot be served unguarded.
+var rules = map[string]rule{}
+
+// Rules returns a copy of every procedure's required permission, for the
+// authorization matrix test and documentation.
+func Rules() map[string]Permission {
+	out := make(map[string]Permission, len(rules))
+	for p, r := range rules {
+		out[p] = r.Need
+	}
+	return out
+}
+
+var planRules = map[string]rule{
 	sendtrailv1connect.PlanServiceImportPlanProcedure:       {Need: PermImport},
 	sendtrailv1connect.PlanServiceAddActionProcedure:        {Need: PermEdit},
 	sendtrailv1connect.PlanServiceChangeRagProcedure:        {Need: PermEdit, OwnAction: PermUpdateOwn},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"connectrpc.com/connect"
@@ -29,6 +30,12 @@ type PlanServer struct {
 }
 
 var _ sendtrailv1connect.PlanServiceHandler = (*PlanServer)(nil)
+
+func init() {
+	registerService(sendtrailv1connect.PlanServiceName, planRules, func(cfg Config, opts []connect.HandlerOption) (string, http.Handler) {
+		return sendtrailv1connect.NewPlanServiceHandler(&PlanServer{cmds: cfg.Commands, db: cfg.DB, log: cfg.Log}, opts...)
+	})
+}
 
 func isUnauthenticated(err error) bool { return domain.ErrorCode(err) == domain.EUNAUTHENTICATED }
 

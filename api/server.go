@@ -13,7 +13,7 @@ import (
 	"connectrpc.com/grpcreflect"
 
 	"github.com/sendtrail/sendtrail/commands"
-	"github.com/sendtrail/sendtrail/gen/sendtrail/v1/sendtrailv1connect"
+	"github.com/sendtrail/sendtrail/eventstore"
 	"github.com/sendtrail/sendtrail/projections"
 )
 
@@ -30,6 +30,8 @@ const (
 type Config struct {
 	Commands *commands.Handler
 	DB       *projections.DB
+	Store    *eventstore.Store // the stream, for services that follow it
+	DataDir  string
 	Tokens   TokenLookup
 	// Ready reports whether the event store is reachable and the read model
 	// caught up; /readyz and the gRPC health service use it.
@@ -53,12 +55,15 @@ func NewHandler(cfg Config) http.Handler {
 		connect.WithReadMaxBytes(MaxBody),
 	}
 	mux := http.NewServeMux()
-	mux.Handle(sendtrailv1connect.NewPlanServiceHandler(&PlanServer{cmds: cfg.Commands, db: cfg.DB, log: cfg.Log}, opts...))
-
-	services := []string{sendtrailv1connect.PlanServiceName}
-	mux.Handle(grpcreflect.NewHandlerV1(grpcreflect.NewStaticReflector(services...)))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(grpcreflect.NewStaticReflector(services...)))
-	mux.Handle(grpchealth.NewHandler(&healthChecker{ready: cfg.Ready}))
+	var names []string
+	for _, s := range services {
+		path, h := s.mount(cfg, opts)
+		mux.Handle(path, h)
+		names = append(names, s.name)
+	}
+	mux.Handle(grpcreflect.NewHandlerV1(grpcreflect.NewStaticReflector(names...)))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(grpcreflect.NewStaticReflector(names...)))
+	mux.Handle(grpchealth.NewHandler(&healthChecker{ready: cfg.Ready, names: names}))
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
@@ -97,10 +102,37 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-type healthChecker struct{ ready func(context.Context) error }
+// service is one Connect service the API serves. Each service registers
+// itself from its own file with registerService, with its access rules.
+type service struct {
+	name  string // fully qualified, for reflection and health
+	mount func(cfg Config, opts []connect.HandlerOption) (string, http.Handler)
+}
+
+var services []service
+
+// registerService adds a service and the access rules of its procedures.
+func registerService(name string, r map[string]rule, mount func(Config, []connect.HandlerOption) (string, http.Handler)) {
+	services = append(services, service{name: name, mount: mount})
+	for proc, ru := range r {
+		if _, dup := rules[proc]; dup {
+			panic("api: two rules for " + proc)
+		}
+		rules[proc] = ru
+	}
+}
+
+type healthChecker struct {
+	ready func(context.Context) error
+	names []string
+}
 
 func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
-	if req.Service != "" && req.Service != sendtrailv1connect.PlanServiceName {
+	known := req.Service == ""
+	for _, n := range h.names {
+		known = known || n == req.Service
+	}
+	if !known {
 		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %s", req.Service))
 	}
 	if err := h.ready(ctx); err != nil {

@@ -72,6 +72,9 @@ func (db *DB) Apply(ctx context.Context, batch []Event) (err error) {
 			for k := range a.overlay {
 				delete(db.cache, k)
 			}
+			for _, e := range db.exts {
+				e.Abort()
+			}
 		}
 	}()
 	cp, err := readCheckpoint(ctx, tx)
@@ -81,6 +84,9 @@ func (db *DB) Apply(ctx context.Context, batch []Event) (err error) {
 	if cp != db.committed {
 		// Another writer moved the file on: nothing cached can be trusted.
 		clear(db.cache)
+		for _, e := range db.exts {
+			e.Abort()
+		}
 		db.committed = cp
 	}
 	a.stmts = db.ws.in(ctx, tx)
@@ -100,10 +106,20 @@ func (db *DB) Apply(ctx context.Context, batch []Event) (err error) {
 		if err := a.apply(ev); err != nil {
 			return fmt.Errorf("projections: apply sequence %d (%s): %w", seq, ev.Envelope.EventID, err)
 		}
+		for _, e := range db.exts {
+			if err := e.Apply(ctx, tx, ev); err != nil {
+				return fmt.Errorf("projections: %s: apply sequence %d: %w", e.Name(), seq, err)
+			}
+		}
 		last = seq
 	}
 	if last == cp {
 		return tx.Rollback() // nothing new
+	}
+	for _, e := range db.exts {
+		if err := e.Commit(ctx, tx, last); err != nil {
+			return fmt.Errorf("projections: %s: %w", e.Name(), err)
+		}
 	}
 	if _, err := a.stmts.setCheckpoint.ExecContext(ctx, int64(last)); err != nil {
 		return fmt.Errorf("projections: apply: write checkpoint: %w", err)

@@ -45,6 +45,8 @@ type DB struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	exts []Extension
 }
 
 // Open opens (creating if need be) the read model at path and migrates its
@@ -54,7 +56,7 @@ type DB struct {
 // failure may lose the last committed batches, but never tears one, and
 // the checkpoint is written in the same transaction as the rows, so the
 // runner simply resumes from the checkpoint the file holds.
-func Open(path string) (*DB, error) {
+func Open(path string, opts ...Option) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("projections: no database path")
 	}
@@ -84,6 +86,16 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("projections: open %s for reading: %w", path, err)
 	}
 	db := &DB{path: path, w: w, r: r, cache: map[aggKey]domain.State{}, changed: make(chan struct{}), closed: make(chan struct{})}
+	for _, f := range builtin {
+		db.exts = append(db.exts, f())
+	}
+	for _, o := range opts {
+		o(db)
+	}
+	if err := db.extensionSchemas(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := db.ws.prepare(w); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("projections: prepare: %w", err)

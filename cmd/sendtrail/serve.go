@@ -180,7 +180,7 @@ func (m *Main) Run(ctx context.Context) error {
 	protocols.SetUnencryptedHTTP2(true) // gRPC without TLS on a trusted network; put TLS in front otherwise
 	m.http = &http.Server{
 		Handler: api.NewHandler(api.Config{
-			Commands: m.Commands, DB: m.DB, Tokens: tokenLookup{m.DB}, Ready: m.ready, Log: m.Log,
+			Commands: m.Commands, DB: m.DB, Store: m.Store, DataDir: m.DataDir, Tokens: tokenLookup{m.DB}, Ready: m.ready, Log: m.Log,
 		}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
