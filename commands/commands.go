@@ -74,8 +74,24 @@ type Handler struct {
 	now   func() time.Time
 	log   *slog.Logger
 
+	history History // optional: a faithful copy of the stream's prefix
+
 	mu    sync.Mutex
 	cache map[string]domain.State // by subject filter
+}
+
+// History is a copy of the stream's events indexed by aggregate (the read
+// model), complete up to a sequence. Loading an aggregate folds its events
+// from History and reads only the stream's tail after that sequence; the
+// append's concurrency check still guards against anything missed.
+type History interface {
+	AggregateEvents(ctx context.Context, t domain.AggregateType, id string) (seqs []uint64, raws [][]byte, upTo uint64, err error)
+}
+
+// WithHistory makes the handler load aggregates' prefixes from h.
+func (h *Handler) WithHistory(hist History) *Handler {
+	h.history = hist
+	return h
 }
 
 // maxCached bounds the state cache; past it the cache is cleared.
@@ -283,11 +299,27 @@ func (h *Handler) load(ctx context.Context, target Target, fresh bool) (domain.S
 			return st, nil
 		}
 	}
-	msgs, err := h.store.Load(ctx, filter, 0)
+	st := domain.NewState(target.Type)
+	from := uint64(1)
+	if h.history != nil {
+		seqs, raws, upTo, err := h.history.AggregateEvents(ctx, target.Type, target.ID)
+		if err != nil {
+			return nil, err
+		}
+		for i, raw := range raws {
+			env, err := eventpb.Unmarshal(raw, seqs[i])
+			if err != nil {
+				return nil, err
+			}
+			// Evolve unknown types too: they advance the version.
+			st = domain.Evolve(st, env)
+		}
+		from = upTo + 1
+	}
+	msgs, err := h.store.LoadFrom(ctx, filter, from)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	st := domain.NewState(target.Type)
 	for _, m := range msgs {
 		env, err := eventpb.Unmarshal(m.Data, m.Sequence)
 		if err != nil {

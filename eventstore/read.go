@@ -35,11 +35,25 @@ var directGetHeaders = []string{
 // and returns at once when nothing matches.
 // Errors: ErrInvalid for a malformed filter; ErrUnavailable.
 func (s *Store) Load(ctx context.Context, filter string, upTo uint64) ([]Stored, error) {
+	return s.loadRange(ctx, filter, 1, upTo)
+}
+
+// LoadFrom returns every message on filter with a sequence from from on, in
+// stream order. The command handler uses it to read an aggregate's tail
+// after the prefix it already holds (JetStream indexes only a subject's
+// first and last message, so a filtered read scans from where it starts).
+//
+// Errors: as Load.
+func (s *Store) LoadFrom(ctx context.Context, filter string, from uint64) ([]Stored, error) {
+	return s.loadRange(ctx, filter, max(from, 1), 0)
+}
+
+func (s *Store) loadRange(ctx context.Context, filter string, from, upTo uint64) ([]Stored, error) {
 	if filter != "" && !server.IsValidSubject(filter) {
 		return nil, fmt.Errorf("%w: filter %q", ErrInvalid, filter)
 	}
 	var out []Stored
-	for seq := uint64(1); ; {
+	for seq := from; ; {
 		batch := s.pageSize
 		if upTo > 0 {
 			if seq > upTo {

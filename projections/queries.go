@@ -574,3 +574,35 @@ func (db *DB) ActionIDs(ctx context.Context, plan string) (map[string]string, er
 	}
 	return out, nil
 }
+
+// AggregateEvents returns an aggregate's stored events (sequence and exact
+// bytes) and the checkpoint they are complete up to, read in one
+// transaction. The command handler folds them and reads only the stream's
+// tail after the checkpoint.
+func (db *DB) AggregateEvents(ctx context.Context, aggType domain.AggregateType, id string) (seqs []uint64, raws [][]byte, upTo uint64, err error) {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("projections: aggregate events: %w", err)
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, `SELECT sequence FROM checkpoint WHERE id = 1`).Scan(&upTo); err != nil {
+		return nil, nil, 0, fmt.Errorf("projections: aggregate events: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT sequence, raw FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence`, string(aggType), id)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("projections: aggregate events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq uint64
+		var raw []byte
+		if err := rows.Scan(&seq, &raw); err != nil {
+			return nil, nil, 0, fmt.Errorf("projections: aggregate events: %w", err)
+		}
+		seqs, raws = append(seqs, seq), append(raws, raw)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, 0, fmt.Errorf("projections: aggregate events: %w", err)
+	}
+	return seqs, raws, upTo, nil
+}

@@ -135,7 +135,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("read model: %w", err)
 	}
 	m.DB = db
-	m.Commands = commands.New(m.Store, time.Now, m.Log)
+	m.Commands = commands.New(m.Store, time.Now, m.Log).WithHistory(m.DB)
 
 	// Catch up before serving, then follow the stream.
 	if _, err := projector.CatchUp(ctx, m.Store, m.DB); err != nil {
