@@ -61,7 +61,7 @@ func (db *DB) Apply(ctx context.Context, batch []Event) (err error) {
 	if err != nil {
 		return fmt.Errorf("projections: apply: begin: %w", err)
 	}
-	a := &applier{db: db, tx: tx, ctx: ctx, overlay: map[aggKey]domain.State{}}
+	a := &applier{db: db, tx: tx, ctx: ctx, overlay: map[aggKey]domain.State{}, pending: map[aggKey]*pendingRows{}}
 	defer func() {
 		if err != nil {
 			tx.Rollback()
@@ -116,6 +116,9 @@ func (db *DB) Apply(ctx context.Context, batch []Event) (err error) {
 	if last == cp {
 		return tx.Rollback() // nothing new
 	}
+	if err := a.flush(); err != nil {
+		return err
+	}
 	for _, e := range db.exts {
 		if err := e.Commit(ctx, tx, last); err != nil {
 			return fmt.Errorf("projections: %s: %w", e.Name(), err)
@@ -152,6 +155,18 @@ type applier struct {
 	ctx     context.Context
 	stmts   txStmts
 	overlay map[aggKey]domain.State // states after this batch's events, committed to the cache with the batch
+
+	// Core rows are written once per aggregate per batch, from the state
+	// before the batch and the state after it: during a rebuild a batch of
+	// 1000 events touches each action's row once, not once per event.
+	pending map[aggKey]*pendingRows
+	order   []aggKey
+}
+
+// pendingRows is an aggregate whose rows this batch changes.
+type pendingRows struct {
+	first, last domain.Envelope // its first and last event in the batch
+	prev        domain.State    // its state before the batch
 }
 
 func (a *applier) apply(ev *Event) error {
@@ -187,7 +202,26 @@ func (a *applier) apply(ev *Event) error {
 	if !known {
 		return nil
 	}
-	return a.project(env, prev, next)
+	key := aggKey{env.AggregateType, env.AggregateID}
+	if p, ok := a.pending[key]; ok {
+		p.last = env
+	} else {
+		a.pending[key] = &pendingRows{first: env, last: env, prev: prev}
+		a.order = append(a.order, key)
+	}
+	return nil
+}
+
+// flush writes the rows of every aggregate the batch changed, in the order
+// the batch first touched them.
+func (a *applier) flush() error {
+	for _, k := range a.order {
+		p := a.pending[k]
+		if err := a.project(p.first, p.last, p.prev, a.overlay[k]); err != nil {
+			return fmt.Errorf("projections: apply: rows of %s %s at sequence %d: %w", k.t, k.id, p.last.Sequence, err)
+		}
+	}
+	return nil
 }
 
 // eventType names an event: its own Type, or for a type this code does not
@@ -248,17 +282,19 @@ func (a *applier) state(key aggKey, seq uint64) (domain.State, error) {
 
 // project writes the aggregate's rows from its state's getters. Child rows
 // (leads, values, periods) are rewritten only when they differ from the
-// previous state's, which the rows already hold.
-func (a *applier) project(env domain.Envelope, prev, next domain.State) error {
+// previous state's, which the rows already hold. first and last are the
+// aggregate's first and last events in the batch: a row inserted now takes
+// its creation time from first, every row its update time from last.
+func (a *applier) project(first, env domain.Envelope, prev, next domain.State) error {
 	ctx, st := a.ctx, a.stmts
-	at := fmtTime(env.OccurredAt)
+	at, created := fmtTime(env.OccurredAt), fmtTime(first.OccurredAt)
 	switch s := next.(type) {
 	case domain.PlanState:
 		if !s.Exists() {
 			return nil
 		}
 		p := prev.(domain.PlanState)
-		if _, err := st.upsertPlan.ExecContext(ctx, s.Slug(), env.AggregateID, s.Title(), mustJSON(schemeJSON(s.RagScheme())), int64(s.Version()), at, at); err != nil {
+		if _, err := st.upsertPlan.ExecContext(ctx, s.Slug(), env.AggregateID, s.Title(), mustJSON(schemeJSON(s.RagScheme())), int64(s.Version()), created, at); err != nil {
 			return fmt.Errorf("upsert plan: %w", err)
 		}
 		if !p.Exists() || !reflect.DeepEqual(p.Periods(), s.Periods()) {
@@ -291,7 +327,7 @@ func (a *applier) project(env domain.Envelope, prev, next domain.State) error {
 		}
 		ar := s.Area()
 		if _, err := st.upsertPriority.ExecContext(ctx, env.AggregateID, env.Plan, ar.Number, sortKey(ar.Number),
-			ar.Title, ar.Summary, ar.ParentCarerVoice, int64(s.Version()), at, at); err != nil {
+			ar.Title, ar.Summary, ar.ParentCarerVoice, int64(s.Version()), created, at); err != nil {
 			return fmt.Errorf("upsert priority: %w", err)
 		}
 	case domain.ActionState:
@@ -305,7 +341,7 @@ func (a *applier) project(env domain.Envelope, prev, next domain.State) error {
 			s.Deadline().String(), s.OriginalDeadline().String(), s.DeadlineRaw(), mustJSON(milestonesJSON(s.Milestones())),
 			s.Rag().String(), s.Added().RagRaw, s.Trend(), s.SuccessMeasures(), s.Progress(), s.Impact(),
 			mustJSON(flagsJSON(s.Flags())), len(s.Flags()) > 0, s.Withdrawn(), s.WithdrawnReason(), s.DeadlineMoves(),
-			int64(s.Version()), at, fmtTime(s.LastChanged())); err != nil {
+			int64(s.Version()), created, fmtTime(s.LastChanged())); err != nil {
 			return fmt.Errorf("upsert action: %w", err)
 		}
 		if !p.Exists() || !slices.Equal(p.Leads(), s.Leads()) {
@@ -325,7 +361,7 @@ func (a *applier) project(env domain.Envelope, prev, next domain.State) error {
 		p := prev.(domain.KpiState)
 		d := s.Definition()
 		if _, err := st.upsertKpi.ExecContext(ctx, env.AggregateID, env.Plan, d.Priority, d.Name, d.Direction.String(),
-			d.Target, d.National, int64(env.Sequence), int64(s.Version()), at, at); err != nil {
+			d.Target, d.National, int64(first.Sequence), int64(s.Version()), created, at); err != nil {
 			return fmt.Errorf("upsert kpi: %w", err)
 		}
 		// Values only grow and change in place: compare period by period
@@ -361,7 +397,7 @@ func (a *applier) project(env domain.Envelope, prev, next domain.State) error {
 		}
 		t := s.Issued()
 		if _, err := st.upsertToken.ExecContext(ctx, t.TokenID, t.Principal, t.Name, string(t.Role), t.Plan, t.LeadName, t.Hash,
-			fmtTime(t.ExpiresAt), s.Revoked(), at, int64(s.Version()), at); err != nil {
+			fmtTime(t.ExpiresAt), s.Revoked(), created, int64(s.Version()), at); err != nil {
 			return fmt.Errorf("upsert token: %w", err)
 		}
 	case domain.WebhookState:
@@ -374,7 +410,7 @@ func (a *applier) project(env domain.Envelope, prev, next domain.State) error {
 			types = []string{}
 		}
 		if _, err := st.upsertWebhook.ExecContext(ctx, r.WebhookID, env.Plan, r.URL, mustJSON(types), r.SecretRef, !s.Exists(),
-			int64(s.Version()), at, at); err != nil {
+			int64(s.Version()), created, at); err != nil {
 			return fmt.Errorf("upsert webhook: %w", err)
 		}
 	}

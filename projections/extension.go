@@ -19,9 +19,11 @@ type Extension interface {
 	// Schema is DDL run when the database is opened; it must be idempotent
 	// (CREATE TABLE IF NOT EXISTS …).
 	Schema() string
-	// Apply projects one event. It is called after the core rows for the
-	// event are written, in event order, and only for events not yet
-	// applied.
+	// Apply projects one event. It is called in event order, only for
+	// events not yet applied, after the event's row in the events table is
+	// written. The core rows (plans, actions, kpis, …) are written once per
+	// batch, after every event's Apply and before Commit: read the event
+	// and the events table here, not the core rows.
 	Apply(ctx context.Context, tx *sql.Tx, ev *Event) error
 	// Commit is called once per batch, before the transaction commits,
 	// with the batch's last sequence.
@@ -54,3 +56,9 @@ func (db *DB) extensionSchemas(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Reader returns the read-only connection pool, for extensions that answer
+// from their own tables and from the events table (the evidence export
+// reads the exact stored bytes through it). It sees committed batches only
+// and cannot write: the file is opened read-only for it.
+func (db *DB) Reader() *sql.DB { return db.r }

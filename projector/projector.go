@@ -5,6 +5,7 @@ package projector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/sendtrail/sendtrail/eventpb"
@@ -12,21 +13,70 @@ import (
 	"github.com/sendtrail/sendtrail/projections"
 )
 
+// maxMerge bounds how many events queued batches are merged into for one
+// transaction while the projector is behind (a rebuild, a catch-up).
+const maxMerge = 8000
+
 // Run follows the stream from db's checkpoint until ctx ends, and returns
 // ctx.Err() then. It returns early on an event it cannot decode or a
 // storage fault; the caller decides whether to stop serving.
+//
+// Reading and decoding run beside applying: while one batch is being
+// applied the next is fetched and decoded, and batches that queue up while
+// the projector is behind are merged into one transaction.
 func Run(ctx context.Context, store *eventstore.Store, db *projections.DB) error {
 	cp, err := db.Checkpoint(ctx)
 	if err != nil {
 		return err
 	}
-	return store.Read(ctx, cp+1, "", func(batch []eventstore.Stored) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan []projections.Event, 8)
+	applied := make(chan error, 1)
+	go func() {
+		applied <- apply(ctx, db, queue)
+		cancel()
+	}()
+	err = store.Read(ctx, cp+1, "", func(batch []eventstore.Stored) error {
 		evs, err := Decode(batch)
 		if err != nil {
 			return err
 		}
-		return db.Apply(ctx, evs)
+		select {
+		case queue <- evs:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	})
+	close(queue)
+	if aerr := <-applied; aerr != nil && !errors.Is(aerr, context.Canceled) {
+		return aerr
+	}
+	return err
+}
+
+// apply applies batches from queue in order, merging those already
+// waiting, until queue is closed.
+func apply(ctx context.Context, db *projections.DB, queue <-chan []projections.Event) error {
+	for evs := range queue {
+	merge:
+		for len(evs) < maxMerge {
+			select {
+			case more, ok := <-queue:
+				if !ok {
+					break merge
+				}
+				evs = append(evs, more...)
+			default:
+				break merge
+			}
+		}
+		if err := db.Apply(ctx, evs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Decode turns stored messages into the read model's events.
