@@ -306,8 +306,11 @@ func TestKilledDuringImportRecoversConsistentAndComplete(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("not ready after restart: %v %v", err, res)
 	}
+	// SIGTERM drains and stops cleanly: exit status 0.
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.cmd.Wait()
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("graceful shutdown: %v", err)
+	}
 
 	// Consistent: the live read model equals one rebuilt from the stream.
 	live := dump(t, filepath.Join(dir, "sendtrail.db"))
