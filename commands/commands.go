@@ -85,7 +85,7 @@ type Handler struct {
 // from History and reads only the stream's tail after that sequence; the
 // append's concurrency check still guards against anything missed.
 type History interface {
-	AggregateEvents(ctx context.Context, t domain.AggregateType, id string) (seqs []uint64, raws [][]byte, upTo uint64, err error)
+	AggregateEvents(ctx context.Context, plan string, t domain.AggregateType, id string) (seqs []uint64, raws [][]byte, upTo uint64, err error)
 }
 
 // WithHistory makes the handler load aggregates' prefixes from h.
@@ -302,7 +302,7 @@ func (h *Handler) load(ctx context.Context, target Target, fresh bool) (domain.S
 	st := domain.NewState(target.Type)
 	from := uint64(1)
 	if h.history != nil {
-		seqs, raws, upTo, err := h.history.AggregateEvents(ctx, target.Type, target.ID)
+		seqs, raws, upTo, err := h.history.AggregateEvents(ctx, target.Plan, target.Type, target.ID)
 		if err != nil {
 			return nil, err
 		}

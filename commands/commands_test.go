@@ -167,3 +167,23 @@ func TestUnknownPlanIsNotFound(t *testing.T) {
 }
 
 func errorsAs(err error, target **domain.Error) bool { return errors.As(err, target) }
+
+// An aggregate id named under another plan is another aggregate: the
+// prefix loaded from the read model is the plan's own, as the stream's is.
+func TestLoadIsScopedToThePlan(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t)
+	h := e.handler()
+	seedPlan(t, h)
+	if _, err := projector.CatchUp(ctx, e.store, e.db); err != nil {
+		t.Fatal(err)
+	}
+	other := commands.Target{Plan: "p2", Type: domain.AggAction, ID: domain.ActionID("p1", "1.1")}
+	st, err := e.handler().State(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Exists() || st.Version() != 0 {
+		t.Fatalf("plan p2 sees p1's action: exists %v version %d", st.Exists(), st.Version())
+	}
+}

@@ -579,7 +579,7 @@ func (db *DB) ActionIDs(ctx context.Context, plan string) (map[string]string, er
 // bytes) and the checkpoint they are complete up to, read in one
 // transaction. The command handler folds them and reads only the stream's
 // tail after the checkpoint.
-func (db *DB) AggregateEvents(ctx context.Context, aggType domain.AggregateType, id string) (seqs []uint64, raws [][]byte, upTo uint64, err error) {
+func (db *DB) AggregateEvents(ctx context.Context, plan string, aggType domain.AggregateType, id string) (seqs []uint64, raws [][]byte, upTo uint64, err error) {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("projections: aggregate events: %w", err)
@@ -588,7 +588,7 @@ func (db *DB) AggregateEvents(ctx context.Context, aggType domain.AggregateType,
 	if err := tx.QueryRowContext(ctx, `SELECT sequence FROM checkpoint WHERE id = 1`).Scan(&upTo); err != nil {
 		return nil, nil, 0, fmt.Errorf("projections: aggregate events: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT sequence, raw FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence`, string(aggType), id)
+	rows, err := tx.QueryContext(ctx, `SELECT sequence, raw FROM events WHERE aggregate_type = ? AND aggregate_id = ? AND plan = ? ORDER BY sequence`, string(aggType), id, plan)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("projections: aggregate events: %w", err)
 	}
