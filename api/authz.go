@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sendtrail/sendtrail/domain"
 	"github.com/sendtrail/sendtrail/gen/sendtrail/v1/sendtrailv1connect"
@@ -19,11 +20,14 @@ const (
 	PermManageTokens Permission = "tokens.manage"     // issue, list and revoke tokens
 	PermExport       Permission = "evidence.export"   // evidence bundles
 	PermSubscribe    Permission = "events.subscribe"  // event streams and webhooks
+	// PermManageWebhooks: register, list, pause, resume, replay and remove
+	// webhooks, and read their delivery logs.
+	PermManageWebhooks Permission = "webhooks.manage"
 )
 
 // rolePermissions is least privilege by role (DESIGN.md, Access).
 var rolePermissions = map[domain.Role][]Permission{
-	domain.RoleAdmin:     {PermRead, PermEdit, PermImport, PermManageTokens, PermExport, PermSubscribe},
+	domain.RoleAdmin:     {PermRead, PermEdit, PermImport, PermManageTokens, PermExport, PermSubscribe, PermManageWebhooks},
 	domain.RoleEditor:    {PermRead, PermEdit, PermExport},
 	domain.RoleLead:      {PermRead, PermUpdateOwn},
 	domain.RoleViewer:    {PermRead},
@@ -61,6 +65,19 @@ func Rules() map[string]Permission {
 		out[p] = r.Need
 	}
 	return out
+}
+
+// RuleOf returns what procedure requires: need, and ownAction, a
+// permission that is enough for an action the caller leads ("" when there
+// is none). ok is false for a procedure with no rule, which is refused.
+func RuleOf(procedure string) (need, ownAction Permission, ok bool) {
+	r, ok := rules[procedure]
+	return r.Need, r.OwnAction, ok
+}
+
+// RolePermissions returns the permissions role grants.
+func RolePermissions(role domain.Role) []Permission {
+	return append([]Permission(nil), rolePermissions[role]...)
 }
 
 var planRules = map[string]rule{
@@ -107,4 +124,17 @@ func authorize(p Principal, procedure, plan string) (access, error) {
 	}
 	return access{}, &domain.Error{Code: domain.EFORBIDDEN,
 		Message: fmt.Sprintf("missing permission %s: the %s role cannot do this", r.Need, p.Role)}
+}
+
+// ledBy names an action's current leads for a refusal: the names, or the
+// lead cell as written when none could be read from it.
+func ledBy(a domain.ActionState) string {
+	names := make([]string, 0, len(a.Leads()))
+	for _, l := range a.Leads() {
+		names = append(names, l.Name)
+	}
+	if len(names) == 0 {
+		return a.LeadsRaw()
+	}
+	return strings.Join(names, "; ")
 }

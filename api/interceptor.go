@@ -94,6 +94,22 @@ func (i *interceptor) admit(ctx context.Context, procedure, peer string, h http.
 	return context.WithValue(ctx, accessKey{}, a), nil
 }
 
+// authorizeStream is what a streaming handler calls once it has read the
+// request that names the plan: it authorizes the caller the stream
+// interceptor authenticated, exactly as the unary interceptor does before a
+// unary handler runs, and returns the context to go on with.
+func authorizeStream(ctx context.Context, procedure, plan string) (context.Context, error) {
+	p, ok := PrincipalFrom(ctx)
+	if !ok {
+		return ctx, errUnauthenticated
+	}
+	a, err := authorize(p, procedure, plan)
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, accessKey{}, a), nil
+}
+
 func accessFrom(ctx context.Context) access {
 	a, _ := ctx.Value(accessKey{}).(access)
 	return a

@@ -80,7 +80,7 @@ func (s *PlanServer) action(ctx context.Context, plan, ref string, cmd domain.Co
 		}
 		if !a.IsLedBy(p.LeadName) {
 			return nil, &domain.Error{Code: domain.EFORBIDDEN, Field: "ref",
-				Message: fmt.Sprintf("missing permission %s on action %s: it is led by %s, not %s", PermEdit, ref, a.LeadsRaw(), p.LeadName)}
+				Message: fmt.Sprintf("missing permission %s on action %s: it is led by %s, not %s", PermEdit, ref, ledBy(a), p.LeadName)}
 		}
 	}
 	r, err := s.cmds.Execute(ctx, target, cmd, meta(ctx, o))
@@ -303,10 +303,11 @@ func (s *PlanServer) wait(ctx context.Context, seq uint64) error {
 
 // GetPlan implements sendtrail.v1.PlanService.GetPlan.
 func (s *PlanServer) GetPlan(ctx context.Context, req *connect.Request[pb.GetPlanRequest]) (*connect.Response[pb.GetPlanResponse], error) {
-	if err := s.wait(ctx, req.Msg.GetMinSequence()); err != nil {
+	at, err := readAt(ctx, s.db, req.Msg.GetMinSequence(), req.Msg.GetAsOf())
+	if err != nil {
 		return nil, err
 	}
-	p, err := s.db.GetPlan(ctx, req.Msg.GetPlan())
+	p, err := s.db.GetPlanAt(ctx, req.Msg.GetPlan(), at)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +317,8 @@ func (s *PlanServer) GetPlan(ctx context.Context, req *connect.Request[pb.GetPla
 // ListActions implements sendtrail.v1.PlanService.ListActions.
 func (s *PlanServer) ListActions(ctx context.Context, req *connect.Request[pb.ListActionsRequest]) (*connect.Response[pb.ListActionsResponse], error) {
 	m := req.Msg
-	if err := s.wait(ctx, m.GetMinSequence()); err != nil {
+	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	if err != nil {
 		return nil, err
 	}
 	f := projections.ActionFilter{Plan: m.GetPlan(), Priority: m.GetPriority(), Rag: m.GetRag(), Lead: m.GetLead(),
@@ -336,7 +338,7 @@ func (s *PlanServer) ListActions(ctx context.Context, req *connect.Request[pb.Li
 	if err := s.requirePlan(ctx, m.GetPlan()); err != nil {
 		return nil, err
 	}
-	as, err := s.db.ListActions(ctx, f)
+	as, err := s.db.ListActionsAt(ctx, f, at)
 	if err != nil {
 		return nil, err
 	}
@@ -356,10 +358,11 @@ func (s *PlanServer) requirePlan(ctx context.Context, plan string) error {
 
 // GetAction implements sendtrail.v1.PlanService.GetAction.
 func (s *PlanServer) GetAction(ctx context.Context, req *connect.Request[pb.GetActionRequest]) (*connect.Response[pb.GetActionResponse], error) {
-	if err := s.wait(ctx, req.Msg.GetMinSequence()); err != nil {
+	at, err := readAt(ctx, s.db, req.Msg.GetMinSequence(), req.Msg.GetAsOf())
+	if err != nil {
 		return nil, err
 	}
-	a, err := s.db.GetAction(ctx, req.Msg.GetPlan(), req.Msg.GetRef())
+	a, err := s.db.GetActionAt(ctx, req.Msg.GetPlan(), req.Msg.GetRef(), at)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,9 @@ import (
 
 	"github.com/sendtrail/sendtrail/commands"
 	"github.com/sendtrail/sendtrail/eventstore"
+	"github.com/sendtrail/sendtrail/evidence"
 	"github.com/sendtrail/sendtrail/projections"
+	"github.com/sendtrail/sendtrail/webhooks"
 )
 
 // Limits.
@@ -38,6 +40,16 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	Log   *slog.Logger
 	Now   func() time.Time
+	// Webhooks registers webhooks and delivers to them (WebhookService);
+	// nil: WebhookService answers unavailable.
+	Webhooks *webhooks.Service
+	// Streams ends every streaming call (Watch) when it is done, so that a
+	// shutdown need not wait for subscribers; nil: streams end with their
+	// clients only.
+	Streams context.Context
+	// SigningKey signs evidence bundles and checkpoints (AuditService);
+	// nil: AuditService answers unavailable.
+	SigningKey *evidence.Key
 }
 
 // NewHandler returns the HTTP handler serving every service, /healthz and
@@ -81,7 +93,8 @@ func NewHandler(cfg Config) http.Handler {
 }
 
 // limitBody refuses a body over MaxBody early, from its Content-Length,
-// and caps what is read of one without.
+// caps what is read of one without, and bounds the time a unary call's
+// body may take to arrive (BodyReadTimeout).
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBody {
@@ -92,6 +105,7 @@ func limitBody(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		boundBodyRead(w, r)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -285,3 +285,26 @@ func planScope(plan string) string {
 	}
 	return "plan " + plan
 }
+
+// Description is the readable form of one event, exactly as the events
+// table and the action histories hold it.
+type Description struct {
+	SubjectRef string // the action's ref or the indicator's name, when there is one
+	Before     string
+	After      string
+	Reason     string
+	Category   string // a deadline move's reason category
+	Commentary string // a RAG change's commentary
+	Summary    string
+}
+
+// Describe describes env as the read model does, for subscribers that read
+// the stream themselves (Watch, webhooks). typ names an event this code
+// does not know; prev and next are the aggregate's states before and after
+// the event (nil when unknown: the description then lacks what only the
+// state tells, such as an action's ref).
+func Describe(env domain.Envelope, typ string, prev, next domain.State) Description {
+	h := describe(env, typ, prev, next)
+	return Description{SubjectRef: h.subjectRef, Before: h.before, After: h.after, Reason: h.reason,
+		Category: h.category, Commentary: h.commentary, Summary: h.summary}
+}

@@ -24,6 +24,10 @@ func init() {
 // with the limit named rather than at the server.
 const maxImportFile = 20 << 20
 
+// maxImportTotal bounds the files together: they travel in one request,
+// which the server takes up to 32 MiB.
+const maxImportTotal = 30 << 20
+
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cf clientFlags
 	var slug, title string
@@ -156,6 +160,7 @@ func readImportFiles(path string) ([]*pb.ImportFile, error) {
 	}
 	sort.Strings(names)
 	var files []*pb.ImportFile
+	var total int64
 	for _, n := range names {
 		st, err := os.Stat(n)
 		if err != nil {
@@ -163,6 +168,9 @@ func readImportFiles(path string) ([]*pb.ImportFile, error) {
 		}
 		if st.Size() > maxImportFile {
 			return nil, usagef("import: %s is %d bytes; one file may be at most %d bytes (20 MiB)", n, st.Size(), maxImportFile)
+		}
+		if total += st.Size(); total > maxImportTotal {
+			return nil, usagef("import: the files come to more than %d bytes; one import may carry at most 30 MiB of files together", maxImportTotal)
 		}
 		b, err := os.ReadFile(n)
 		if err != nil {

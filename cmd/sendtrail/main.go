@@ -46,6 +46,9 @@ type subcommand struct {
 var subcommands = map[string]subcommand{}
 
 func register(name, summary string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	if _, dup := subcommands[name]; dup {
+		panic("sendtrail: two subcommands named " + name)
+	}
 	subcommands[name] = subcommand{summary: summary, run: run}
 }
 

@@ -21,6 +21,7 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("rebuild", "rebuild [--data DIR] [--nats-url URL]", "sendtrail rebuild --data ./sendtrail-data", stderr)
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory")
 	fs.StringVar(&m.NatsURL, "nats-url", envOr("SENDTRAIL_NATS_URL", ""), "an existing NATS JetStream server (default: the embedded store in DATA/nats)")
+	m.signingFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -53,7 +54,10 @@ func Rebuild(ctx context.Context, m *Main, path string) (uint64, error) {
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		_ = os.Remove(tmp + suffix)
 	}
-	db, err := projections.Open(tmp)
+	if err := m.loadSigningKey(); err != nil {
+		return 0, err
+	}
+	db, err := projections.Open(tmp, m.readModelOptions()...)
 	if err != nil {
 		return 0, err
 	}

@@ -62,6 +62,9 @@ type Main struct {
 	Replicas int
 	Demo     bool
 
+	subscriptions // NATS for services, webhooks, Watch streams (subscriptions.go)
+	signing       // the evidence signing key (key.go)
+
 	Stdout, Stderr io.Writer
 	Log            *slog.Logger
 
@@ -101,6 +104,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Listen, "listen", m.Listen, "address to serve the API on")
 	fs.StringVar(&m.NatsURL, "nats-url", envOr("SENDTRAIL_NATS_URL", ""), "an existing NATS JetStream server or cluster (default: run one embedded)")
 	fs.IntVar(&m.Replicas, "replicas", m.Replicas, "stream replicas when creating the stream (3 on a cluster)")
+	m.subscriptionFlags(fs)
+	m.signingFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -108,7 +113,7 @@ func (m *Main) ParseFlags(args []string) error {
 	if len(pos) > 0 {
 		return usagef("%s takes no arguments, got %q", name, pos)
 	}
-	return nil
+	return m.checkSubscriptionFlags()
 }
 
 // Addr is the address the API listens on, once Run has returned.
@@ -130,12 +135,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openStore(ctx); err != nil {
 		return err
 	}
-	db, err := projections.Open(filepath.Join(m.DataDir, "sendtrail.db"))
+	if err := m.loadSigningKey(); err != nil {
+		return err
+	}
+	db, err := projections.Open(filepath.Join(m.DataDir, "sendtrail.db"), m.readModelOptions()...)
 	if err != nil {
 		return fmt.Errorf("read model: %w", err)
 	}
 	m.DB = db
 	m.Commands = commands.New(m.Store, time.Now, m.Log).WithHistory(m.DB)
+	if err := m.openSubscriptions(ctx); err != nil {
+		return err
+	}
 
 	// Catch up before serving, then follow the stream.
 	if _, err := projector.CatchUp(ctx, m.Store, m.DB); err != nil {
@@ -160,6 +171,7 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	m.runWebhooks(bg)
 
 	if err := m.ensureAdminToken(ctx); err != nil {
 		return err
@@ -181,11 +193,13 @@ func (m *Main) Run(ctx context.Context) error {
 	m.http = &http.Server{
 		Handler: api.NewHandler(api.Config{
 			Commands: m.Commands, DB: m.DB, Store: m.Store, DataDir: m.DataDir, Tokens: tokenLookup{m.DB}, Ready: m.ready, Log: m.Log,
+			Webhooks: m.Webhooks, Streams: m.streams, SigningKey: m.SigningKey,
 		}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	m.http.RegisterOnShutdown(m.stopStreams)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -200,11 +214,12 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) openStore(ctx context.Context) error {
 	var err error
 	if m.NatsURL == "" {
-		m.embedded, err = eventstore.StartEmbedded(eventstore.EmbeddedConfig{Dir: filepath.Join(m.DataDir, "nats")})
+		var auth []nats.Option
+		auth, err = m.startEmbedded()
 		if err != nil {
 			return fmt.Errorf("embedded NATS: %w", err)
 		}
-		m.nc, err = m.embedded.Connect(nats.Name("sendtrail"))
+		m.nc, err = m.embedded.Connect(append(auth, nats.Name("sendtrail"))...)
 	} else {
 		m.nc, err = nats.Connect(m.NatsURL, nats.Name("sendtrail"), nats.MaxReconnects(-1))
 	}

@@ -22,6 +22,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TimeBasis says which clock an as-of date reads.
+type TimeBasis int32
+
+const (
+	// Business time, the default.
+	TimeBasis_TIME_BASIS_UNSPECIFIED TimeBasis = 0
+	// Business time: when the decision was made (an event's occurred_at). A
+	// decision recorded later but back-dated counts from the day it was made.
+	TimeBasis_TIME_BASIS_BUSINESS TimeBasis = 1
+	// Recorded time: when sendtrail wrote the event (recorded_at): the stream
+	// as it stood at the end of that day.
+	TimeBasis_TIME_BASIS_RECORDED TimeBasis = 2
+)
+
+// Enum value maps for TimeBasis.
+var (
+	TimeBasis_name = map[int32]string{
+		0: "TIME_BASIS_UNSPECIFIED",
+		1: "TIME_BASIS_BUSINESS",
+		2: "TIME_BASIS_RECORDED",
+	}
+	TimeBasis_value = map[string]int32{
+		"TIME_BASIS_UNSPECIFIED": 0,
+		"TIME_BASIS_BUSINESS":    1,
+		"TIME_BASIS_RECORDED":    2,
+	}
+)
+
+func (x TimeBasis) Enum() *TimeBasis {
+	p := new(TimeBasis)
+	*p = x
+	return p
+}
+
+func (x TimeBasis) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TimeBasis) Descriptor() protoreflect.EnumDescriptor {
+	return file_sendtrail_v1_plan_proto_enumTypes[0].Descriptor()
+}
+
+func (TimeBasis) Type() protoreflect.EnumType {
+	return &file_sendtrail_v1_plan_proto_enumTypes[0]
+}
+
+func (x TimeBasis) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TimeBasis.Descriptor instead.
+func (TimeBasis) EnumDescriptor() ([]byte, []int) {
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{0}
+}
+
 // CommandOptions are carried by every command.
 type CommandOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1828,6 +1883,87 @@ func (x *CorrectKpiValueResponse) GetResult() *CommandResult {
 	return nil
 }
 
+// AsOf asks for the plan exactly as it stood at a past point: the events up
+// to that point folded with the same rules that make the current state.
+// Give at most one of date, sequence and plan_version; none means now.
+//
+// By business time (the default) an event counts when its occurred_at is
+// on or before the date, even if it was recorded later; the events that
+// count are folded in stream order.
+type AsOf struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "YYYY-MM-DD": as it stood at the end of that day (UTC).
+	Date string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
+	// A stream sequence: as it stood once the event with that sequence had
+	// been written. The read model waits for it, as for min_sequence.
+	Sequence uint64 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Which clock date reads. Unspecified: business time.
+	Basis TimeBasis `protobuf:"varint,3,opt,name=basis,proto3,enum=sendtrail.v1.TimeBasis" json:"basis,omitempty"`
+	// A published plan version, e.g. "1.2": as it stood at the end of that
+	// version's date (business time).
+	PlanVersion   string `protobuf:"bytes,4,opt,name=plan_version,json=planVersion,proto3" json:"plan_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AsOf) Reset() {
+	*x = AsOf{}
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AsOf) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AsOf) ProtoMessage() {}
+
+func (x *AsOf) ProtoReflect() protoreflect.Message {
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AsOf.ProtoReflect.Descriptor instead.
+func (*AsOf) Descriptor() ([]byte, []int) {
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AsOf) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *AsOf) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *AsOf) GetBasis() TimeBasis {
+	if x != nil {
+		return x.Basis
+	}
+	return TimeBasis_TIME_BASIS_UNSPECIFIED
+}
+
+func (x *AsOf) GetPlanVersion() string {
+	if x != nil {
+		return x.PlanVersion
+	}
+	return ""
+}
+
 // Plan is a plan's current summary.
 type Plan struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1859,7 +1995,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[26]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1871,7 +2007,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[26]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1884,7 +2020,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{26}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Plan) GetSlug() string {
@@ -1983,7 +2119,7 @@ type PriorityArea struct {
 
 func (x *PriorityArea) Reset() {
 	*x = PriorityArea{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[27]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +2131,7 @@ func (x *PriorityArea) String() string {
 func (*PriorityArea) ProtoMessage() {}
 
 func (x *PriorityArea) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[27]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +2144,7 @@ func (x *PriorityArea) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityArea.ProtoReflect.Descriptor instead.
 func (*PriorityArea) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{27}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PriorityArea) GetNumber() string {
@@ -2103,7 +2239,7 @@ type Action struct {
 
 func (x *Action) Reset() {
 	*x = Action{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[28]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2251,7 @@ func (x *Action) String() string {
 func (*Action) ProtoMessage() {}
 
 func (x *Action) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[28]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2264,7 @@ func (x *Action) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Action.ProtoReflect.Descriptor instead.
 func (*Action) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{28}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Action) GetPlan() string {
@@ -2305,14 +2441,17 @@ type GetPlanRequest struct {
 	// Slug.
 	Plan string `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
 	// Wait until the read model has applied this sequence.
-	MinSequence   uint64 `protobuf:"varint,2,opt,name=min_sequence,json=minSequence,proto3" json:"min_sequence,omitempty"`
+	MinSequence uint64 `protobuf:"varint,2,opt,name=min_sequence,json=minSequence,proto3" json:"min_sequence,omitempty"`
+	// The plan as it stood at a past date, sequence or published version.
+	// Unset: now.
+	AsOf          *AsOf `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetPlanRequest) Reset() {
 	*x = GetPlanRequest{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[29]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2324,7 +2463,7 @@ func (x *GetPlanRequest) String() string {
 func (*GetPlanRequest) ProtoMessage() {}
 
 func (x *GetPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[29]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2337,7 +2476,7 @@ func (x *GetPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPlanRequest.ProtoReflect.Descriptor instead.
 func (*GetPlanRequest) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{29}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetPlanRequest) GetPlan() string {
@@ -2354,6 +2493,13 @@ func (x *GetPlanRequest) GetMinSequence() uint64 {
 	return 0
 }
 
+func (x *GetPlanRequest) GetAsOf() *AsOf {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
 // GetPlanResponse answers GetPlan.
 type GetPlanResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2365,7 +2511,7 @@ type GetPlanResponse struct {
 
 func (x *GetPlanResponse) Reset() {
 	*x = GetPlanResponse{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[30]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2377,7 +2523,7 @@ func (x *GetPlanResponse) String() string {
 func (*GetPlanResponse) ProtoMessage() {}
 
 func (x *GetPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[30]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2390,7 +2536,7 @@ func (x *GetPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPlanResponse.ProtoReflect.Descriptor instead.
 func (*GetPlanResponse) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{30}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetPlanResponse) GetPlan() *Plan {
@@ -2419,14 +2565,17 @@ type ListActionsRequest struct {
 	// Include withdrawn actions.
 	IncludeWithdrawn bool `protobuf:"varint,7,opt,name=include_withdrawn,json=includeWithdrawn,proto3" json:"include_withdrawn,omitempty"`
 	// Wait until the read model has applied this sequence.
-	MinSequence   uint64 `protobuf:"varint,8,opt,name=min_sequence,json=minSequence,proto3" json:"min_sequence,omitempty"`
+	MinSequence uint64 `protobuf:"varint,8,opt,name=min_sequence,json=minSequence,proto3" json:"min_sequence,omitempty"`
+	// The actions as they stood at a past date, sequence or published
+	// version; the filters apply to them as they were then. Unset: now.
+	AsOf          *AsOf `protobuf:"bytes,9,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListActionsRequest) Reset() {
 	*x = ListActionsRequest{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[31]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2438,7 +2587,7 @@ func (x *ListActionsRequest) String() string {
 func (*ListActionsRequest) ProtoMessage() {}
 
 func (x *ListActionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[31]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2451,7 +2600,7 @@ func (x *ListActionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListActionsRequest.ProtoReflect.Descriptor instead.
 func (*ListActionsRequest) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{31}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListActionsRequest) GetPlan() string {
@@ -2510,6 +2659,13 @@ func (x *ListActionsRequest) GetMinSequence() uint64 {
 	return 0
 }
 
+func (x *ListActionsRequest) GetAsOf() *AsOf {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
 // ListActionsResponse answers ListActions.
 type ListActionsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2521,7 +2677,7 @@ type ListActionsResponse struct {
 
 func (x *ListActionsResponse) Reset() {
 	*x = ListActionsResponse{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[32]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2689,7 @@ func (x *ListActionsResponse) String() string {
 func (*ListActionsResponse) ProtoMessage() {}
 
 func (x *ListActionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[32]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2702,7 @@ func (x *ListActionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListActionsResponse.ProtoReflect.Descriptor instead.
 func (*ListActionsResponse) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{32}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListActionsResponse) GetActions() []*Action {
@@ -2564,14 +2720,17 @@ type GetActionRequest struct {
 	// Ref.
 	Ref string `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
 	// Wait until the read model has applied this sequence.
-	MinSequence   uint64 `protobuf:"varint,3,opt,name=min_sequence,json=minSequence,proto3" json:"min_sequence,omitempty"`
+	MinSequence uint64 `protobuf:"varint,3,opt,name=min_sequence,json=minSequence,proto3" json:"min_sequence,omitempty"`
+	// The action as it stood at a past date, sequence or published version.
+	// Unset: now.
+	AsOf          *AsOf `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetActionRequest) Reset() {
 	*x = GetActionRequest{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[33]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2583,7 +2742,7 @@ func (x *GetActionRequest) String() string {
 func (*GetActionRequest) ProtoMessage() {}
 
 func (x *GetActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[33]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2596,7 +2755,7 @@ func (x *GetActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetActionRequest.ProtoReflect.Descriptor instead.
 func (*GetActionRequest) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{33}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetActionRequest) GetPlan() string {
@@ -2620,6 +2779,13 @@ func (x *GetActionRequest) GetMinSequence() uint64 {
 	return 0
 }
 
+func (x *GetActionRequest) GetAsOf() *AsOf {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
 // GetActionResponse answers GetAction.
 type GetActionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2631,7 +2797,7 @@ type GetActionResponse struct {
 
 func (x *GetActionResponse) Reset() {
 	*x = GetActionResponse{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[34]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2809,7 @@ func (x *GetActionResponse) String() string {
 func (*GetActionResponse) ProtoMessage() {}
 
 func (x *GetActionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[34]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2822,7 @@ func (x *GetActionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetActionResponse.ProtoReflect.Descriptor instead.
 func (*GetActionResponse) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{34}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetActionResponse) GetAction() *Action {
@@ -2708,7 +2874,7 @@ type HistoryEntry struct {
 
 func (x *HistoryEntry) Reset() {
 	*x = HistoryEntry{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[35]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2720,7 +2886,7 @@ func (x *HistoryEntry) String() string {
 func (*HistoryEntry) ProtoMessage() {}
 
 func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[35]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2733,7 +2899,7 @@ func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryEntry.ProtoReflect.Descriptor instead.
 func (*HistoryEntry) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{35}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *HistoryEntry) GetSequence() uint64 {
@@ -2863,7 +3029,7 @@ type GetActionHistoryRequest struct {
 
 func (x *GetActionHistoryRequest) Reset() {
 	*x = GetActionHistoryRequest{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[36]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2875,7 +3041,7 @@ func (x *GetActionHistoryRequest) String() string {
 func (*GetActionHistoryRequest) ProtoMessage() {}
 
 func (x *GetActionHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[36]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2888,7 +3054,7 @@ func (x *GetActionHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetActionHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetActionHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{36}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetActionHistoryRequest) GetPlan() string {
@@ -2923,7 +3089,7 @@ type GetActionHistoryResponse struct {
 
 func (x *GetActionHistoryResponse) Reset() {
 	*x = GetActionHistoryResponse{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[37]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2935,7 +3101,7 @@ func (x *GetActionHistoryResponse) String() string {
 func (*GetActionHistoryResponse) ProtoMessage() {}
 
 func (x *GetActionHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[37]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2948,7 +3114,7 @@ func (x *GetActionHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetActionHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetActionHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{37}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetActionHistoryResponse) GetEntries() []*HistoryEntry {
@@ -2987,7 +3153,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[38]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2999,7 +3165,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[38]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3012,7 +3178,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{38}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListEventsRequest) GetPlan() string {
@@ -3098,7 +3264,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[39]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3110,7 +3276,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[39]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3123,7 +3289,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{39}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListEventsResponse) GetEvents() []*HistoryEntry {
@@ -3165,7 +3331,7 @@ type Kpi struct {
 
 func (x *Kpi) Reset() {
 	*x = Kpi{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[40]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3177,7 +3343,7 @@ func (x *Kpi) String() string {
 func (*Kpi) ProtoMessage() {}
 
 func (x *Kpi) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[40]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3190,7 +3356,7 @@ func (x *Kpi) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kpi.ProtoReflect.Descriptor instead.
 func (*Kpi) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{40}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Kpi) GetId() string {
@@ -3264,7 +3430,7 @@ type KpiValue struct {
 
 func (x *KpiValue) Reset() {
 	*x = KpiValue{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[41]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3276,7 +3442,7 @@ func (x *KpiValue) String() string {
 func (*KpiValue) ProtoMessage() {}
 
 func (x *KpiValue) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[41]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3289,7 +3455,7 @@ func (x *KpiValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KpiValue.ProtoReflect.Descriptor instead.
 func (*KpiValue) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{41}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *KpiValue) GetPeriod() string {
@@ -3328,7 +3494,7 @@ type ListKpisRequest struct {
 
 func (x *ListKpisRequest) Reset() {
 	*x = ListKpisRequest{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[42]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3340,7 +3506,7 @@ func (x *ListKpisRequest) String() string {
 func (*ListKpisRequest) ProtoMessage() {}
 
 func (x *ListKpisRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[42]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3353,7 +3519,7 @@ func (x *ListKpisRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKpisRequest.ProtoReflect.Descriptor instead.
 func (*ListKpisRequest) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{42}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListKpisRequest) GetPlan() string {
@@ -3388,7 +3554,7 @@ type ListKpisResponse struct {
 
 func (x *ListKpisResponse) Reset() {
 	*x = ListKpisResponse{}
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[43]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3400,7 +3566,7 @@ func (x *ListKpisResponse) String() string {
 func (*ListKpisResponse) ProtoMessage() {}
 
 func (x *ListKpisResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sendtrail_v1_plan_proto_msgTypes[43]
+	mi := &file_sendtrail_v1_plan_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3413,7 +3579,7 @@ func (x *ListKpisResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKpisResponse.ProtoReflect.Descriptor instead.
 func (*ListKpisResponse) Descriptor() ([]byte, []int) {
-	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{43}
+	return file_sendtrail_v1_plan_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListKpisResponse) GetKpis() []*Kpi {
@@ -3557,7 +3723,12 @@ const file_sendtrail_v1_plan_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x126\n" +
 	"\aoptions\x18\x06 \x01(\v2\x1c.sendtrail.v1.CommandOptionsR\aoptions\"N\n" +
 	"\x17CorrectKpiValueResponse\x123\n" +
-	"\x06result\x18\x01 \x01(\v2\x1b.sendtrail.v1.CommandResultR\x06result\"\xc3\x03\n" +
+	"\x06result\x18\x01 \x01(\v2\x1b.sendtrail.v1.CommandResultR\x06result\"\x88\x01\n" +
+	"\x04AsOf\x12\x12\n" +
+	"\x04date\x18\x01 \x01(\tR\x04date\x12\x1a\n" +
+	"\bsequence\x18\x02 \x01(\x04R\bsequence\x12-\n" +
+	"\x05basis\x18\x03 \x01(\x0e2\x17.sendtrail.v1.TimeBasisR\x05basis\x12!\n" +
+	"\fplan_version\x18\x04 \x01(\tR\vplanVersion\"\xc3\x03\n" +
 	"\x04Plan\x12\x12\n" +
 	"\x04slug\x18\x01 \x01(\tR\x04slug\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12:\n" +
@@ -3612,12 +3783,13 @@ const file_sendtrail_v1_plan_proto_rawDesc = "" +
 	"\x0edeadline_moves\x18\x16 \x01(\rR\rdeadlineMoves\x12\x18\n" +
 	"\aversion\x18\x17 \x01(\x04R\aversion\x129\n" +
 	"\n" +
-	"updated_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"G\n" +
+	"updated_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"p\n" +
 	"\x0eGetPlanRequest\x12\x12\n" +
 	"\x04plan\x18\x01 \x01(\tR\x04plan\x12!\n" +
-	"\fmin_sequence\x18\x02 \x01(\x04R\vminSequence\"9\n" +
+	"\fmin_sequence\x18\x02 \x01(\x04R\vminSequence\x12'\n" +
+	"\x05as_of\x18\x03 \x01(\v2\x12.sendtrail.v1.AsOfR\x04asOf\"9\n" +
 	"\x0fGetPlanResponse\x12&\n" +
-	"\x04plan\x18\x01 \x01(\v2\x12.sendtrail.v1.PlanR\x04plan\"\xf3\x01\n" +
+	"\x04plan\x18\x01 \x01(\v2\x12.sendtrail.v1.PlanR\x04plan\"\x9c\x02\n" +
 	"\x12ListActionsRequest\x12\x12\n" +
 	"\x04plan\x18\x01 \x01(\tR\x04plan\x12\x1a\n" +
 	"\bpriority\x18\x02 \x01(\tR\bpriority\x12\x10\n" +
@@ -3627,13 +3799,15 @@ const file_sendtrail_v1_plan_proto_rawDesc = "" +
 	"\n" +
 	"overdue_on\x18\x06 \x01(\tR\toverdueOn\x12+\n" +
 	"\x11include_withdrawn\x18\a \x01(\bR\x10includeWithdrawn\x12!\n" +
-	"\fmin_sequence\x18\b \x01(\x04R\vminSequence\"E\n" +
+	"\fmin_sequence\x18\b \x01(\x04R\vminSequence\x12'\n" +
+	"\x05as_of\x18\t \x01(\v2\x12.sendtrail.v1.AsOfR\x04asOf\"E\n" +
 	"\x13ListActionsResponse\x12.\n" +
-	"\aactions\x18\x01 \x03(\v2\x14.sendtrail.v1.ActionR\aactions\"[\n" +
+	"\aactions\x18\x01 \x03(\v2\x14.sendtrail.v1.ActionR\aactions\"\x84\x01\n" +
 	"\x10GetActionRequest\x12\x12\n" +
 	"\x04plan\x18\x01 \x01(\tR\x04plan\x12\x10\n" +
 	"\x03ref\x18\x02 \x01(\tR\x03ref\x12!\n" +
-	"\fmin_sequence\x18\x03 \x01(\x04R\vminSequence\"A\n" +
+	"\fmin_sequence\x18\x03 \x01(\x04R\vminSequence\x12'\n" +
+	"\x05as_of\x18\x04 \x01(\v2\x12.sendtrail.v1.AsOfR\x04asOf\"A\n" +
 	"\x11GetActionResponse\x12,\n" +
 	"\x06action\x18\x01 \x01(\v2\x14.sendtrail.v1.ActionR\x06action\"\xb2\x04\n" +
 	"\fHistoryEntry\x12\x1a\n" +
@@ -3698,7 +3872,11 @@ const file_sendtrail_v1_plan_proto_rawDesc = "" +
 	"\bpriority\x18\x02 \x01(\tR\bpriority\x12!\n" +
 	"\fmin_sequence\x18\x03 \x01(\x04R\vminSequence\"9\n" +
 	"\x10ListKpisResponse\x12%\n" +
-	"\x04kpis\x18\x01 \x03(\v2\x11.sendtrail.v1.KpiR\x04kpis2\xc2\v\n" +
+	"\x04kpis\x18\x01 \x03(\v2\x11.sendtrail.v1.KpiR\x04kpis*Y\n" +
+	"\tTimeBasis\x12\x1a\n" +
+	"\x16TIME_BASIS_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13TIME_BASIS_BUSINESS\x10\x01\x12\x17\n" +
+	"\x13TIME_BASIS_RECORDED\x10\x022\xc2\v\n" +
 	"\vPlanService\x12O\n" +
 	"\n" +
 	"ImportPlan\x12\x1f.sendtrail.v1.ImportPlanRequest\x1a .sendtrail.v1.ImportPlanResponse\x12L\n" +
@@ -3733,145 +3911,152 @@ func file_sendtrail_v1_plan_proto_rawDescGZIP() []byte {
 	return file_sendtrail_v1_plan_proto_rawDescData
 }
 
-var file_sendtrail_v1_plan_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_sendtrail_v1_plan_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_sendtrail_v1_plan_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_sendtrail_v1_plan_proto_goTypes = []any{
-	(*CommandOptions)(nil),           // 0: sendtrail.v1.CommandOptions
-	(*CommandResult)(nil),            // 1: sendtrail.v1.CommandResult
-	(*ImportFile)(nil),               // 2: sendtrail.v1.ImportFile
-	(*ImportPlanRequest)(nil),        // 3: sendtrail.v1.ImportPlanRequest
-	(*ImportProblem)(nil),            // 4: sendtrail.v1.ImportProblem
-	(*ImportPlanResponse)(nil),       // 5: sendtrail.v1.ImportPlanResponse
-	(*AddActionRequest)(nil),         // 6: sendtrail.v1.AddActionRequest
-	(*AddActionResponse)(nil),        // 7: sendtrail.v1.AddActionResponse
-	(*ChangeRagRequest)(nil),         // 8: sendtrail.v1.ChangeRagRequest
-	(*ChangeRagResponse)(nil),        // 9: sendtrail.v1.ChangeRagResponse
-	(*MoveDeadlineRequest)(nil),      // 10: sendtrail.v1.MoveDeadlineRequest
-	(*MoveDeadlineResponse)(nil),     // 11: sendtrail.v1.MoveDeadlineResponse
-	(*ReassignLeadsRequest)(nil),     // 12: sendtrail.v1.ReassignLeadsRequest
-	(*ReassignLeadsResponse)(nil),    // 13: sendtrail.v1.ReassignLeadsResponse
-	(*RecordProgressRequest)(nil),    // 14: sendtrail.v1.RecordProgressRequest
-	(*RecordProgressResponse)(nil),   // 15: sendtrail.v1.RecordProgressResponse
-	(*RecordImpactRequest)(nil),      // 16: sendtrail.v1.RecordImpactRequest
-	(*RecordImpactResponse)(nil),     // 17: sendtrail.v1.RecordImpactResponse
-	(*WithdrawActionRequest)(nil),    // 18: sendtrail.v1.WithdrawActionRequest
-	(*WithdrawActionResponse)(nil),   // 19: sendtrail.v1.WithdrawActionResponse
-	(*ReinstateActionRequest)(nil),   // 20: sendtrail.v1.ReinstateActionRequest
-	(*ReinstateActionResponse)(nil),  // 21: sendtrail.v1.ReinstateActionResponse
-	(*RecordKpiValueRequest)(nil),    // 22: sendtrail.v1.RecordKpiValueRequest
-	(*RecordKpiValueResponse)(nil),   // 23: sendtrail.v1.RecordKpiValueResponse
-	(*CorrectKpiValueRequest)(nil),   // 24: sendtrail.v1.CorrectKpiValueRequest
-	(*CorrectKpiValueResponse)(nil),  // 25: sendtrail.v1.CorrectKpiValueResponse
-	(*Plan)(nil),                     // 26: sendtrail.v1.Plan
-	(*PriorityArea)(nil),             // 27: sendtrail.v1.PriorityArea
-	(*Action)(nil),                   // 28: sendtrail.v1.Action
-	(*GetPlanRequest)(nil),           // 29: sendtrail.v1.GetPlanRequest
-	(*GetPlanResponse)(nil),          // 30: sendtrail.v1.GetPlanResponse
-	(*ListActionsRequest)(nil),       // 31: sendtrail.v1.ListActionsRequest
-	(*ListActionsResponse)(nil),      // 32: sendtrail.v1.ListActionsResponse
-	(*GetActionRequest)(nil),         // 33: sendtrail.v1.GetActionRequest
-	(*GetActionResponse)(nil),        // 34: sendtrail.v1.GetActionResponse
-	(*HistoryEntry)(nil),             // 35: sendtrail.v1.HistoryEntry
-	(*GetActionHistoryRequest)(nil),  // 36: sendtrail.v1.GetActionHistoryRequest
-	(*GetActionHistoryResponse)(nil), // 37: sendtrail.v1.GetActionHistoryResponse
-	(*ListEventsRequest)(nil),        // 38: sendtrail.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),       // 39: sendtrail.v1.ListEventsResponse
-	(*Kpi)(nil),                      // 40: sendtrail.v1.Kpi
-	(*KpiValue)(nil),                 // 41: sendtrail.v1.KpiValue
-	(*ListKpisRequest)(nil),          // 42: sendtrail.v1.ListKpisRequest
-	(*ListKpisResponse)(nil),         // 43: sendtrail.v1.ListKpisResponse
-	nil,                              // 44: sendtrail.v1.Plan.RagCountsEntry
-	(*timestamppb.Timestamp)(nil),    // 45: google.protobuf.Timestamp
-	(*Lead)(nil),                     // 46: sendtrail.v1.Lead
-	(*RagSchemeRow)(nil),             // 47: sendtrail.v1.RagSchemeRow
-	(*Milestone)(nil),                // 48: sendtrail.v1.Milestone
-	(*Flag)(nil),                     // 49: sendtrail.v1.Flag
-	(*Actor)(nil),                    // 50: sendtrail.v1.Actor
+	(TimeBasis)(0),                   // 0: sendtrail.v1.TimeBasis
+	(*CommandOptions)(nil),           // 1: sendtrail.v1.CommandOptions
+	(*CommandResult)(nil),            // 2: sendtrail.v1.CommandResult
+	(*ImportFile)(nil),               // 3: sendtrail.v1.ImportFile
+	(*ImportPlanRequest)(nil),        // 4: sendtrail.v1.ImportPlanRequest
+	(*ImportProblem)(nil),            // 5: sendtrail.v1.ImportProblem
+	(*ImportPlanResponse)(nil),       // 6: sendtrail.v1.ImportPlanResponse
+	(*AddActionRequest)(nil),         // 7: sendtrail.v1.AddActionRequest
+	(*AddActionResponse)(nil),        // 8: sendtrail.v1.AddActionResponse
+	(*ChangeRagRequest)(nil),         // 9: sendtrail.v1.ChangeRagRequest
+	(*ChangeRagResponse)(nil),        // 10: sendtrail.v1.ChangeRagResponse
+	(*MoveDeadlineRequest)(nil),      // 11: sendtrail.v1.MoveDeadlineRequest
+	(*MoveDeadlineResponse)(nil),     // 12: sendtrail.v1.MoveDeadlineResponse
+	(*ReassignLeadsRequest)(nil),     // 13: sendtrail.v1.ReassignLeadsRequest
+	(*ReassignLeadsResponse)(nil),    // 14: sendtrail.v1.ReassignLeadsResponse
+	(*RecordProgressRequest)(nil),    // 15: sendtrail.v1.RecordProgressRequest
+	(*RecordProgressResponse)(nil),   // 16: sendtrail.v1.RecordProgressResponse
+	(*RecordImpactRequest)(nil),      // 17: sendtrail.v1.RecordImpactRequest
+	(*RecordImpactResponse)(nil),     // 18: sendtrail.v1.RecordImpactResponse
+	(*WithdrawActionRequest)(nil),    // 19: sendtrail.v1.WithdrawActionRequest
+	(*WithdrawActionResponse)(nil),   // 20: sendtrail.v1.WithdrawActionResponse
+	(*ReinstateActionRequest)(nil),   // 21: sendtrail.v1.ReinstateActionRequest
+	(*ReinstateActionResponse)(nil),  // 22: sendtrail.v1.ReinstateActionResponse
+	(*RecordKpiValueRequest)(nil),    // 23: sendtrail.v1.RecordKpiValueRequest
+	(*RecordKpiValueResponse)(nil),   // 24: sendtrail.v1.RecordKpiValueResponse
+	(*CorrectKpiValueRequest)(nil),   // 25: sendtrail.v1.CorrectKpiValueRequest
+	(*CorrectKpiValueResponse)(nil),  // 26: sendtrail.v1.CorrectKpiValueResponse
+	(*AsOf)(nil),                     // 27: sendtrail.v1.AsOf
+	(*Plan)(nil),                     // 28: sendtrail.v1.Plan
+	(*PriorityArea)(nil),             // 29: sendtrail.v1.PriorityArea
+	(*Action)(nil),                   // 30: sendtrail.v1.Action
+	(*GetPlanRequest)(nil),           // 31: sendtrail.v1.GetPlanRequest
+	(*GetPlanResponse)(nil),          // 32: sendtrail.v1.GetPlanResponse
+	(*ListActionsRequest)(nil),       // 33: sendtrail.v1.ListActionsRequest
+	(*ListActionsResponse)(nil),      // 34: sendtrail.v1.ListActionsResponse
+	(*GetActionRequest)(nil),         // 35: sendtrail.v1.GetActionRequest
+	(*GetActionResponse)(nil),        // 36: sendtrail.v1.GetActionResponse
+	(*HistoryEntry)(nil),             // 37: sendtrail.v1.HistoryEntry
+	(*GetActionHistoryRequest)(nil),  // 38: sendtrail.v1.GetActionHistoryRequest
+	(*GetActionHistoryResponse)(nil), // 39: sendtrail.v1.GetActionHistoryResponse
+	(*ListEventsRequest)(nil),        // 40: sendtrail.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),       // 41: sendtrail.v1.ListEventsResponse
+	(*Kpi)(nil),                      // 42: sendtrail.v1.Kpi
+	(*KpiValue)(nil),                 // 43: sendtrail.v1.KpiValue
+	(*ListKpisRequest)(nil),          // 44: sendtrail.v1.ListKpisRequest
+	(*ListKpisResponse)(nil),         // 45: sendtrail.v1.ListKpisResponse
+	nil,                              // 46: sendtrail.v1.Plan.RagCountsEntry
+	(*timestamppb.Timestamp)(nil),    // 47: google.protobuf.Timestamp
+	(*Lead)(nil),                     // 48: sendtrail.v1.Lead
+	(*RagSchemeRow)(nil),             // 49: sendtrail.v1.RagSchemeRow
+	(*Milestone)(nil),                // 50: sendtrail.v1.Milestone
+	(*Flag)(nil),                     // 51: sendtrail.v1.Flag
+	(*Actor)(nil),                    // 52: sendtrail.v1.Actor
 }
 var file_sendtrail_v1_plan_proto_depIdxs = []int32{
-	45, // 0: sendtrail.v1.CommandOptions.occurred_at:type_name -> google.protobuf.Timestamp
-	2,  // 1: sendtrail.v1.ImportPlanRequest.files:type_name -> sendtrail.v1.ImportFile
-	45, // 2: sendtrail.v1.ImportPlanRequest.occurred_at:type_name -> google.protobuf.Timestamp
-	4,  // 3: sendtrail.v1.ImportPlanResponse.problems:type_name -> sendtrail.v1.ImportProblem
-	46, // 4: sendtrail.v1.AddActionRequest.leads:type_name -> sendtrail.v1.Lead
-	0,  // 5: sendtrail.v1.AddActionRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 6: sendtrail.v1.AddActionResponse.result:type_name -> sendtrail.v1.CommandResult
-	0,  // 7: sendtrail.v1.ChangeRagRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 8: sendtrail.v1.ChangeRagResponse.result:type_name -> sendtrail.v1.CommandResult
-	0,  // 9: sendtrail.v1.MoveDeadlineRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 10: sendtrail.v1.MoveDeadlineResponse.result:type_name -> sendtrail.v1.CommandResult
-	46, // 11: sendtrail.v1.ReassignLeadsRequest.leads:type_name -> sendtrail.v1.Lead
-	0,  // 12: sendtrail.v1.ReassignLeadsRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 13: sendtrail.v1.ReassignLeadsResponse.result:type_name -> sendtrail.v1.CommandResult
-	0,  // 14: sendtrail.v1.RecordProgressRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 15: sendtrail.v1.RecordProgressResponse.result:type_name -> sendtrail.v1.CommandResult
-	0,  // 16: sendtrail.v1.RecordImpactRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 17: sendtrail.v1.RecordImpactResponse.result:type_name -> sendtrail.v1.CommandResult
-	0,  // 18: sendtrail.v1.WithdrawActionRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 19: sendtrail.v1.WithdrawActionResponse.result:type_name -> sendtrail.v1.CommandResult
-	0,  // 20: sendtrail.v1.ReinstateActionRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 21: sendtrail.v1.ReinstateActionResponse.result:type_name -> sendtrail.v1.CommandResult
-	0,  // 22: sendtrail.v1.RecordKpiValueRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 23: sendtrail.v1.RecordKpiValueResponse.result:type_name -> sendtrail.v1.CommandResult
-	0,  // 24: sendtrail.v1.CorrectKpiValueRequest.options:type_name -> sendtrail.v1.CommandOptions
-	1,  // 25: sendtrail.v1.CorrectKpiValueResponse.result:type_name -> sendtrail.v1.CommandResult
-	27, // 26: sendtrail.v1.Plan.priorities:type_name -> sendtrail.v1.PriorityArea
-	44, // 27: sendtrail.v1.Plan.rag_counts:type_name -> sendtrail.v1.Plan.RagCountsEntry
-	47, // 28: sendtrail.v1.Plan.rag_scheme:type_name -> sendtrail.v1.RagSchemeRow
-	46, // 29: sendtrail.v1.Action.leads:type_name -> sendtrail.v1.Lead
-	48, // 30: sendtrail.v1.Action.milestones:type_name -> sendtrail.v1.Milestone
-	49, // 31: sendtrail.v1.Action.flags:type_name -> sendtrail.v1.Flag
-	45, // 32: sendtrail.v1.Action.updated_at:type_name -> google.protobuf.Timestamp
-	26, // 33: sendtrail.v1.GetPlanResponse.plan:type_name -> sendtrail.v1.Plan
-	28, // 34: sendtrail.v1.ListActionsResponse.actions:type_name -> sendtrail.v1.Action
-	28, // 35: sendtrail.v1.GetActionResponse.action:type_name -> sendtrail.v1.Action
-	45, // 36: sendtrail.v1.HistoryEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	45, // 37: sendtrail.v1.HistoryEntry.recorded_at:type_name -> google.protobuf.Timestamp
-	50, // 38: sendtrail.v1.HistoryEntry.actor:type_name -> sendtrail.v1.Actor
-	35, // 39: sendtrail.v1.GetActionHistoryResponse.entries:type_name -> sendtrail.v1.HistoryEntry
-	45, // 40: sendtrail.v1.ListEventsRequest.since:type_name -> google.protobuf.Timestamp
-	45, // 41: sendtrail.v1.ListEventsRequest.until:type_name -> google.protobuf.Timestamp
-	35, // 42: sendtrail.v1.ListEventsResponse.events:type_name -> sendtrail.v1.HistoryEntry
-	41, // 43: sendtrail.v1.Kpi.values:type_name -> sendtrail.v1.KpiValue
-	40, // 44: sendtrail.v1.ListKpisResponse.kpis:type_name -> sendtrail.v1.Kpi
-	3,  // 45: sendtrail.v1.PlanService.ImportPlan:input_type -> sendtrail.v1.ImportPlanRequest
-	6,  // 46: sendtrail.v1.PlanService.AddAction:input_type -> sendtrail.v1.AddActionRequest
-	8,  // 47: sendtrail.v1.PlanService.ChangeRag:input_type -> sendtrail.v1.ChangeRagRequest
-	10, // 48: sendtrail.v1.PlanService.MoveDeadline:input_type -> sendtrail.v1.MoveDeadlineRequest
-	12, // 49: sendtrail.v1.PlanService.ReassignLeads:input_type -> sendtrail.v1.ReassignLeadsRequest
-	14, // 50: sendtrail.v1.PlanService.RecordProgress:input_type -> sendtrail.v1.RecordProgressRequest
-	16, // 51: sendtrail.v1.PlanService.RecordImpact:input_type -> sendtrail.v1.RecordImpactRequest
-	18, // 52: sendtrail.v1.PlanService.WithdrawAction:input_type -> sendtrail.v1.WithdrawActionRequest
-	20, // 53: sendtrail.v1.PlanService.ReinstateAction:input_type -> sendtrail.v1.ReinstateActionRequest
-	22, // 54: sendtrail.v1.PlanService.RecordKpiValue:input_type -> sendtrail.v1.RecordKpiValueRequest
-	24, // 55: sendtrail.v1.PlanService.CorrectKpiValue:input_type -> sendtrail.v1.CorrectKpiValueRequest
-	29, // 56: sendtrail.v1.PlanService.GetPlan:input_type -> sendtrail.v1.GetPlanRequest
-	31, // 57: sendtrail.v1.PlanService.ListActions:input_type -> sendtrail.v1.ListActionsRequest
-	33, // 58: sendtrail.v1.PlanService.GetAction:input_type -> sendtrail.v1.GetActionRequest
-	36, // 59: sendtrail.v1.PlanService.GetActionHistory:input_type -> sendtrail.v1.GetActionHistoryRequest
-	38, // 60: sendtrail.v1.PlanService.ListEvents:input_type -> sendtrail.v1.ListEventsRequest
-	42, // 61: sendtrail.v1.PlanService.ListKpis:input_type -> sendtrail.v1.ListKpisRequest
-	5,  // 62: sendtrail.v1.PlanService.ImportPlan:output_type -> sendtrail.v1.ImportPlanResponse
-	7,  // 63: sendtrail.v1.PlanService.AddAction:output_type -> sendtrail.v1.AddActionResponse
-	9,  // 64: sendtrail.v1.PlanService.ChangeRag:output_type -> sendtrail.v1.ChangeRagResponse
-	11, // 65: sendtrail.v1.PlanService.MoveDeadline:output_type -> sendtrail.v1.MoveDeadlineResponse
-	13, // 66: sendtrail.v1.PlanService.ReassignLeads:output_type -> sendtrail.v1.ReassignLeadsResponse
-	15, // 67: sendtrail.v1.PlanService.RecordProgress:output_type -> sendtrail.v1.RecordProgressResponse
-	17, // 68: sendtrail.v1.PlanService.RecordImpact:output_type -> sendtrail.v1.RecordImpactResponse
-	19, // 69: sendtrail.v1.PlanService.WithdrawAction:output_type -> sendtrail.v1.WithdrawActionResponse
-	21, // 70: sendtrail.v1.PlanService.ReinstateAction:output_type -> sendtrail.v1.ReinstateActionResponse
-	23, // 71: sendtrail.v1.PlanService.RecordKpiValue:output_type -> sendtrail.v1.RecordKpiValueResponse
-	25, // 72: sendtrail.v1.PlanService.CorrectKpiValue:output_type -> sendtrail.v1.CorrectKpiValueResponse
-	30, // 73: sendtrail.v1.PlanService.GetPlan:output_type -> sendtrail.v1.GetPlanResponse
-	32, // 74: sendtrail.v1.PlanService.ListActions:output_type -> sendtrail.v1.ListActionsResponse
-	34, // 75: sendtrail.v1.PlanService.GetAction:output_type -> sendtrail.v1.GetActionResponse
-	37, // 76: sendtrail.v1.PlanService.GetActionHistory:output_type -> sendtrail.v1.GetActionHistoryResponse
-	39, // 77: sendtrail.v1.PlanService.ListEvents:output_type -> sendtrail.v1.ListEventsResponse
-	43, // 78: sendtrail.v1.PlanService.ListKpis:output_type -> sendtrail.v1.ListKpisResponse
-	62, // [62:79] is the sub-list for method output_type
-	45, // [45:62] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	47, // 0: sendtrail.v1.CommandOptions.occurred_at:type_name -> google.protobuf.Timestamp
+	3,  // 1: sendtrail.v1.ImportPlanRequest.files:type_name -> sendtrail.v1.ImportFile
+	47, // 2: sendtrail.v1.ImportPlanRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	5,  // 3: sendtrail.v1.ImportPlanResponse.problems:type_name -> sendtrail.v1.ImportProblem
+	48, // 4: sendtrail.v1.AddActionRequest.leads:type_name -> sendtrail.v1.Lead
+	1,  // 5: sendtrail.v1.AddActionRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 6: sendtrail.v1.AddActionResponse.result:type_name -> sendtrail.v1.CommandResult
+	1,  // 7: sendtrail.v1.ChangeRagRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 8: sendtrail.v1.ChangeRagResponse.result:type_name -> sendtrail.v1.CommandResult
+	1,  // 9: sendtrail.v1.MoveDeadlineRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 10: sendtrail.v1.MoveDeadlineResponse.result:type_name -> sendtrail.v1.CommandResult
+	48, // 11: sendtrail.v1.ReassignLeadsRequest.leads:type_name -> sendtrail.v1.Lead
+	1,  // 12: sendtrail.v1.ReassignLeadsRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 13: sendtrail.v1.ReassignLeadsResponse.result:type_name -> sendtrail.v1.CommandResult
+	1,  // 14: sendtrail.v1.RecordProgressRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 15: sendtrail.v1.RecordProgressResponse.result:type_name -> sendtrail.v1.CommandResult
+	1,  // 16: sendtrail.v1.RecordImpactRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 17: sendtrail.v1.RecordImpactResponse.result:type_name -> sendtrail.v1.CommandResult
+	1,  // 18: sendtrail.v1.WithdrawActionRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 19: sendtrail.v1.WithdrawActionResponse.result:type_name -> sendtrail.v1.CommandResult
+	1,  // 20: sendtrail.v1.ReinstateActionRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 21: sendtrail.v1.ReinstateActionResponse.result:type_name -> sendtrail.v1.CommandResult
+	1,  // 22: sendtrail.v1.RecordKpiValueRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 23: sendtrail.v1.RecordKpiValueResponse.result:type_name -> sendtrail.v1.CommandResult
+	1,  // 24: sendtrail.v1.CorrectKpiValueRequest.options:type_name -> sendtrail.v1.CommandOptions
+	2,  // 25: sendtrail.v1.CorrectKpiValueResponse.result:type_name -> sendtrail.v1.CommandResult
+	0,  // 26: sendtrail.v1.AsOf.basis:type_name -> sendtrail.v1.TimeBasis
+	29, // 27: sendtrail.v1.Plan.priorities:type_name -> sendtrail.v1.PriorityArea
+	46, // 28: sendtrail.v1.Plan.rag_counts:type_name -> sendtrail.v1.Plan.RagCountsEntry
+	49, // 29: sendtrail.v1.Plan.rag_scheme:type_name -> sendtrail.v1.RagSchemeRow
+	48, // 30: sendtrail.v1.Action.leads:type_name -> sendtrail.v1.Lead
+	50, // 31: sendtrail.v1.Action.milestones:type_name -> sendtrail.v1.Milestone
+	51, // 32: sendtrail.v1.Action.flags:type_name -> sendtrail.v1.Flag
+	47, // 33: sendtrail.v1.Action.updated_at:type_name -> google.protobuf.Timestamp
+	27, // 34: sendtrail.v1.GetPlanRequest.as_of:type_name -> sendtrail.v1.AsOf
+	28, // 35: sendtrail.v1.GetPlanResponse.plan:type_name -> sendtrail.v1.Plan
+	27, // 36: sendtrail.v1.ListActionsRequest.as_of:type_name -> sendtrail.v1.AsOf
+	30, // 37: sendtrail.v1.ListActionsResponse.actions:type_name -> sendtrail.v1.Action
+	27, // 38: sendtrail.v1.GetActionRequest.as_of:type_name -> sendtrail.v1.AsOf
+	30, // 39: sendtrail.v1.GetActionResponse.action:type_name -> sendtrail.v1.Action
+	47, // 40: sendtrail.v1.HistoryEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	47, // 41: sendtrail.v1.HistoryEntry.recorded_at:type_name -> google.protobuf.Timestamp
+	52, // 42: sendtrail.v1.HistoryEntry.actor:type_name -> sendtrail.v1.Actor
+	37, // 43: sendtrail.v1.GetActionHistoryResponse.entries:type_name -> sendtrail.v1.HistoryEntry
+	47, // 44: sendtrail.v1.ListEventsRequest.since:type_name -> google.protobuf.Timestamp
+	47, // 45: sendtrail.v1.ListEventsRequest.until:type_name -> google.protobuf.Timestamp
+	37, // 46: sendtrail.v1.ListEventsResponse.events:type_name -> sendtrail.v1.HistoryEntry
+	43, // 47: sendtrail.v1.Kpi.values:type_name -> sendtrail.v1.KpiValue
+	42, // 48: sendtrail.v1.ListKpisResponse.kpis:type_name -> sendtrail.v1.Kpi
+	4,  // 49: sendtrail.v1.PlanService.ImportPlan:input_type -> sendtrail.v1.ImportPlanRequest
+	7,  // 50: sendtrail.v1.PlanService.AddAction:input_type -> sendtrail.v1.AddActionRequest
+	9,  // 51: sendtrail.v1.PlanService.ChangeRag:input_type -> sendtrail.v1.ChangeRagRequest
+	11, // 52: sendtrail.v1.PlanService.MoveDeadline:input_type -> sendtrail.v1.MoveDeadlineRequest
+	13, // 53: sendtrail.v1.PlanService.ReassignLeads:input_type -> sendtrail.v1.ReassignLeadsRequest
+	15, // 54: sendtrail.v1.PlanService.RecordProgress:input_type -> sendtrail.v1.RecordProgressRequest
+	17, // 55: sendtrail.v1.PlanService.RecordImpact:input_type -> sendtrail.v1.RecordImpactRequest
+	19, // 56: sendtrail.v1.PlanService.WithdrawAction:input_type -> sendtrail.v1.WithdrawActionRequest
+	21, // 57: sendtrail.v1.PlanService.ReinstateAction:input_type -> sendtrail.v1.ReinstateActionRequest
+	23, // 58: sendtrail.v1.PlanService.RecordKpiValue:input_type -> sendtrail.v1.RecordKpiValueRequest
+	25, // 59: sendtrail.v1.PlanService.CorrectKpiValue:input_type -> sendtrail.v1.CorrectKpiValueRequest
+	31, // 60: sendtrail.v1.PlanService.GetPlan:input_type -> sendtrail.v1.GetPlanRequest
+	33, // 61: sendtrail.v1.PlanService.ListActions:input_type -> sendtrail.v1.ListActionsRequest
+	35, // 62: sendtrail.v1.PlanService.GetAction:input_type -> sendtrail.v1.GetActionRequest
+	38, // 63: sendtrail.v1.PlanService.GetActionHistory:input_type -> sendtrail.v1.GetActionHistoryRequest
+	40, // 64: sendtrail.v1.PlanService.ListEvents:input_type -> sendtrail.v1.ListEventsRequest
+	44, // 65: sendtrail.v1.PlanService.ListKpis:input_type -> sendtrail.v1.ListKpisRequest
+	6,  // 66: sendtrail.v1.PlanService.ImportPlan:output_type -> sendtrail.v1.ImportPlanResponse
+	8,  // 67: sendtrail.v1.PlanService.AddAction:output_type -> sendtrail.v1.AddActionResponse
+	10, // 68: sendtrail.v1.PlanService.ChangeRag:output_type -> sendtrail.v1.ChangeRagResponse
+	12, // 69: sendtrail.v1.PlanService.MoveDeadline:output_type -> sendtrail.v1.MoveDeadlineResponse
+	14, // 70: sendtrail.v1.PlanService.ReassignLeads:output_type -> sendtrail.v1.ReassignLeadsResponse
+	16, // 71: sendtrail.v1.PlanService.RecordProgress:output_type -> sendtrail.v1.RecordProgressResponse
+	18, // 72: sendtrail.v1.PlanService.RecordImpact:output_type -> sendtrail.v1.RecordImpactResponse
+	20, // 73: sendtrail.v1.PlanService.WithdrawAction:output_type -> sendtrail.v1.WithdrawActionResponse
+	22, // 74: sendtrail.v1.PlanService.ReinstateAction:output_type -> sendtrail.v1.ReinstateActionResponse
+	24, // 75: sendtrail.v1.PlanService.RecordKpiValue:output_type -> sendtrail.v1.RecordKpiValueResponse
+	26, // 76: sendtrail.v1.PlanService.CorrectKpiValue:output_type -> sendtrail.v1.CorrectKpiValueResponse
+	32, // 77: sendtrail.v1.PlanService.GetPlan:output_type -> sendtrail.v1.GetPlanResponse
+	34, // 78: sendtrail.v1.PlanService.ListActions:output_type -> sendtrail.v1.ListActionsResponse
+	36, // 79: sendtrail.v1.PlanService.GetAction:output_type -> sendtrail.v1.GetActionResponse
+	39, // 80: sendtrail.v1.PlanService.GetActionHistory:output_type -> sendtrail.v1.GetActionHistoryResponse
+	41, // 81: sendtrail.v1.PlanService.ListEvents:output_type -> sendtrail.v1.ListEventsResponse
+	45, // 82: sendtrail.v1.PlanService.ListKpis:output_type -> sendtrail.v1.ListKpisResponse
+	66, // [66:83] is the sub-list for method output_type
+	49, // [49:66] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_sendtrail_v1_plan_proto_init() }
@@ -3886,13 +4071,14 @@ func file_sendtrail_v1_plan_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sendtrail_v1_plan_proto_rawDesc), len(file_sendtrail_v1_plan_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   45,
+			NumEnums:      1,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_sendtrail_v1_plan_proto_goTypes,
 		DependencyIndexes: file_sendtrail_v1_plan_proto_depIdxs,
+		EnumInfos:         file_sendtrail_v1_plan_proto_enumTypes,
 		MessageInfos:      file_sendtrail_v1_plan_proto_msgTypes,
 	}.Build()
 	File_sendtrail_v1_plan_proto = out.File
