@@ -50,12 +50,7 @@ func init() {
 var errNoKey = &domain.Error{Code: domain.EUNAVAILABLE, Message: "this server has no signing key: evidence export is not configured"}
 
 func (s *AuditServer) wait(ctx context.Context, seq uint64) error {
-	if seq == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, MaxWait)
-	defer cancel()
-	return s.db.WaitFor(ctx, seq)
+	return readAfter(ctx, s.db, s.cmds, seq)
 }
 
 // ExportEvidence implements sendtrail.v1.AuditService.ExportEvidence. The

@@ -291,14 +291,8 @@ func (s *PlanServer) CorrectKpiValue(ctx context.Context, req *connect.Request[p
 	return connect.NewResponse(&pb.CorrectKpiValueResponse{Result: r}), nil
 }
 
-// wait waits, bounded, until the read model has applied seq.
 func (s *PlanServer) wait(ctx context.Context, seq uint64) error {
-	if seq == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, MaxWait)
-	defer cancel()
-	return s.db.WaitFor(ctx, seq)
+	return readAfter(ctx, s.db, s.cmds, seq)
 }
 
 // GetPlan implements sendtrail.v1.PlanService.GetPlan.

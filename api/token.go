@@ -241,10 +241,5 @@ func checkReason(reason string) error {
 }
 
 func (s *TokenServer) wait(ctx context.Context, seq uint64) error {
-	if seq == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, MaxWait)
-	defer cancel()
-	return s.db.WaitFor(ctx, seq)
+	return readAfter(ctx, s.db, s.cmds, seq)
 }

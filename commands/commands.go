@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,6 +79,22 @@ type Handler struct {
 
 	mu    sync.Mutex
 	cache map[string]domain.State // by subject filter
+
+	lastWritten atomic.Uint64 // the highest sequence this handler has written
+}
+
+// LastWritten returns the highest stream sequence this handler has
+// written (0 before its first write). Queries wait for the read model to
+// reach it, so that clients of one instance read their own writes.
+func (h *Handler) LastWritten() uint64 { return h.lastWritten.Load() }
+
+func (h *Handler) wrote(seq uint64) {
+	for {
+		cur := h.lastWritten.Load()
+		if seq <= cur || h.lastWritten.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
 
 // History is a copy of the stream's events indexed by aggregate (the read
@@ -249,6 +266,7 @@ func (h *Handler) append(ctx context.Context, state domain.State, filter string,
 			return res, unavailable(err)
 		}
 		envs[i].Sequence = ack.Sequence
+		h.wrote(ack.Sequence)
 		state = domain.Evolve(state, envs[i])
 		expect = ack.Sequence
 		res.Sequence, res.Version = ack.Sequence, ack.Sequence

@@ -116,6 +116,7 @@ func (h *Handler) Import(ctx context.Context, p *importer.Plan, meta Meta) (Impo
 		}
 		acks, err := h.store.AppendAll(ctx, batch.msgs, batch.exps)
 		for _, a := range acks {
+			h.wrote(a.Sequence)
 			if a.Sequence > res.Sequence {
 				res.Sequence = a.Sequence
 			}

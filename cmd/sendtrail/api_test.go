@@ -252,6 +252,21 @@ func TestQueriesReadTheirOwnWrites(t *testing.T) {
 			t.Fatalf("read %q after writing %q at sequence %d", a.Msg.GetAction().GetProgress(), text, r.Msg.GetResult().GetSequence())
 		}
 	}
+	// Without min_sequence a client of this instance still reads its own
+	// writes: queries wait for the last sequence the instance wrote.
+	for i := 0; i < 20; i++ {
+		text := fmt.Sprintf("Unsequenced note %d", i)
+		if _, err := c.RecordProgress(ctx, connect.NewRequest(&pb.RecordProgressRequest{Plan: "bcp-2023-26", Ref: "1.2", Text: text})); err != nil {
+			t.Fatal(err)
+		}
+		h, err := c.GetActionHistory(ctx, connect.NewRequest(&pb.GetActionHistoryRequest{Plan: "bcp-2023-26", Ref: "1.2"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if es := h.Msg.GetEntries(); es[len(es)-1].GetAfter() != text {
+			t.Fatalf("history ends %q after writing %q", es[len(es)-1].GetAfter(), text)
+		}
+	}
 	// A sequence the stream has not reached times out, bounded.
 	start := time.Now()
 	_, err := c.GetPlan(ctx, connect.NewRequest(&pb.GetPlanRequest{Plan: "bcp-2023-26", MinSequence: 1 << 40}))
