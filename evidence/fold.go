@@ -1,9 +1,7 @@
 package evidence
 
 import (
-	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/sendtrail/sendtrail/domain"
@@ -154,24 +152,7 @@ func (v *view) priorityTitle(number string) string {
 
 // naturalKey orders refs and numbers naturally: runs of digits compare as
 // numbers, so 1.2 < 1.10 < 2.1 and 4.1a < 4.1b < 4.2.
-func naturalKey(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if s[i] >= '0' && s[i] <= '9' {
-			j := i
-			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-				j++
-			}
-			digits := strings.TrimLeft(s[i:j], "0")
-			fmt.Fprintf(&b, "%02d%s", len(digits), digits)
-			i = j
-			continue
-		}
-		b.WriteByte(s[i])
-		i++
-	}
-	return b.String()
-}
+func naturalKey(s string) string { return domain.NaturalKey(s) }
 
 // ragRank orders ratings from worst to best for direction of travel; 0
 // for not started and not rated, which have no direction.

@@ -254,26 +254,7 @@ func parseTime(s string) (time.Time, error) {
 // sortKey returns a key whose text order is the natural order of a ref or
 // number: runs of digits are compared as numbers, so 1.2 < 1.10 < 2.1 and
 // 4.1a < 4.1b < 4.2.
-func sortKey(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if s[i] >= '0' && s[i] <= '9' {
-			j := i
-			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-				j++
-			}
-			digits := strings.TrimLeft(s[i:j], "0")
-			// length prefix (two digits) then the digits: numeric order
-			// for any length up to 99 digits.
-			fmt.Fprintf(&b, "%02d%s", len(digits), digits)
-			i = j
-			continue
-		}
-		b.WriteByte(s[i])
-		i++
-	}
-	return b.String()
-}
+func sortKey(s string) string { return domain.NaturalKey(s) }
 
 // fold lower-cases s and folds runs of space, as the domain compares names.
 func fold(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
