@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -170,7 +171,11 @@ type cutoff struct {
 	business bool
 	seq      uint64
 	before   int64
-	at       AsOf
+	// bound (stream-position cutoffs) is the latest business time of the
+	// plan's events up to seq, or later: every event that counts occurred
+	// at or before it.
+	bound int64
+	at    AsOf
 }
 
 // beforeTime is the first instant after the cutoff's day (business time).
@@ -243,6 +248,18 @@ func resolve(ctx context.Context, q querier, plan string, at AsOf) (cutoff, erro
 		c.seq = seq
 	default:
 		c.business, c.before = true, endOfDay(at.Date)
+	}
+	if !c.business {
+		c.bound = math.MinInt64
+		var b int64
+		switch err := q.QueryRowContext(ctx, `SELECT max_occurred FROM asof_clock WHERE plan = ? AND block <= ? ORDER BY block DESC LIMIT 1`,
+			plan, int64(c.seq)>>clockBlock).Scan(&b); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return cutoff{}, fmt.Errorf("projections: as of: %w", err)
+		default:
+			c.bound = b
+		}
 	}
 	// Does the cutoff cover the whole plan? Then the current rows answer.
 	if c.business {
@@ -349,25 +366,26 @@ func foldAsOf(ctx context.Context, q querier, plan string, c cutoff, id string, 
 		late = ` UNION SELECT max(e.sequence) FROM aggs JOIN asof_events e INDEXED BY asof_events_backdated ON e.agg = aggs.key
 	WHERE e.late = 1 AND e.grp IN (` + strings.Join(lwGroups, ", ") + `) AND ` + cond + ` GROUP BY e.agg, e.grp`
 	} else {
-		last = `SELECT (SELECT max(e.sequence) FROM asof_events e WHERE e.agg = g.key AND e.grp = g.grp AND ` + cond + `) FROM g`
+		// The same, among the events that occurred by the bound (all those
+		// up to the sequence did): few of the events after the sequence
+		// are passed over before one that counts is found.
+		last = `SELECT (SELECT e.sequence FROM asof_events e WHERE e.agg = g.key AND e.grp = g.grp AND e.occurred <= ? AND ` + cond + `
+	ORDER BY e.occurred DESC, e.sequence DESC LIMIT 1) FROM g`
+		late = ` UNION SELECT max(e.sequence) FROM aggs JOIN asof_events e INDEXED BY asof_events_backdated ON e.agg = aggs.key
+	WHERE e.late = 1 AND e.grp IN (` + strings.Join(lwGroups, ", ") + `) AND ` + cond + ` GROUP BY e.agg, e.grp`
 	}
-	// The groups folded in full keep their bytes in asof_events, next to
-	// each other; the few last writers are read from the events table.
-	all = `SELECT e.sequence, e.raw FROM aggs JOIN full_groups f JOIN asof_events e ON e.agg = aggs.key AND e.grp = f.grp WHERE ` + cond
+	all = `SELECT e.sequence FROM aggs JOIN full_groups f JOIN asof_events e ON e.agg = aggs.key AND e.grp = f.grp WHERE ` + cond
 	query := `WITH aggs(key, type) AS (SELECT a.key, a.aggregate_type FROM asof_aggregates a WHERE ` + strings.Join(where, " AND ") + `),
 	lw(type, grp) AS (VALUES ` + strings.Join(groups, ", ") + `),
 	full_groups(grp) AS (VALUES ` + strings.Join(full, ", ") + `),
 	g(key, grp) AS (SELECT aggs.key, lw.grp FROM aggs JOIN lw ON lw.type = aggs.type),
-	sel(seq) AS (` + last + late + `)
-SELECT ev.sequence, ev.raw FROM sel JOIN events ev ON ev.sequence = sel.seq
-UNION ALL ` + all + `
-ORDER BY 1`
+	sel(seq) AS (` + last + late + ` UNION ALL ` + all + `)
+SELECT ev.sequence, ev.raw FROM sel JOIN events ev ON ev.sequence = sel.seq ORDER BY 1`
 	// carg is used by the last-writer, late and full parts in turn.
-	args = append(args, carg)
-	if c.business {
-		args = append(args, carg)
+	if !c.business {
+		args = append(args, c.bound)
 	}
-	args = append(args, carg)
+	args = append(args, carg, carg, carg)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: as of %s: %w", c.at, err)
@@ -389,7 +407,7 @@ ORDER BY 1`
 			return nil, fmt.Errorf("projections: as of %s: %w", c.at, err)
 		}
 		if n := len(evs); n > 0 && evs[n-1].seq == uint64(seq) {
-			continue // read twice (a back-dated event of a group folded in full): folded once
+			continue // found twice (as a last writer and back-dated): folded once
 		}
 		evs = append(evs, stored{seq: uint64(seq), raw: raw})
 	}
@@ -430,6 +448,19 @@ ORDER BY 1`
 		f.states[k] = domain.Evolve(st, env)
 	}
 	return f, nil
+}
+
+// planNotYet is the error for a plan that did not exist at the cutoff; it
+// says when the plan was created (its import's business time).
+func planNotYet(ctx context.Context, q querier, plan string, c cutoff) error {
+	var created string
+	if err := q.QueryRowContext(ctx, `SELECT created_at FROM plans WHERE slug = ?`, plan).Scan(&created); err == nil {
+		if t, err := parseTime(created); err == nil && !t.IsZero() {
+			return &domain.Error{Code: domain.ENOTFOUND, Field: "asOf", Message: fmt.Sprintf(
+				"plan %s did not exist yet as of %s: it was created (imported) on %s", plan, c.at, t.UTC().Format("2006-01-02"))}
+		}
+	}
+	return notYet("plan "+plan, c)
 }
 
 // notYet is the error for a plan or action that did not exist at the

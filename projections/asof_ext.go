@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/sendtrail/sendtrail/domain"
 )
@@ -16,7 +17,7 @@ import (
 //     aggregates by group (which part of the state it sets) and business
 //     time, so that the state of any aggregate as of any point is folded by
 //     domain.Evolve from a few events instead of all of them (see asof.go);
-//   - deadline_moves (with deadline_move_leads) holds every deadline move
+//   - deadline_moves holds every deadline move
 //     with its days, category and the action's priority, origin and leads
 //     when it was recorded, for trails and slip analysis, and slip_rollup
 //     its running totals by priority, category, action and lead;
@@ -43,14 +44,22 @@ CREATE INDEX IF NOT EXISTS asof_aggregates_by_plan ON asof_aggregates (plan, agg
 CREATE TABLE IF NOT EXISTS asof_events (
 	agg      INTEGER NOT NULL,             -- asof_aggregates.key
 	grp      INTEGER NOT NULL,             -- the part of the state the event sets (asof.go)
-	sequence INTEGER NOT NULL,
 	occurred INTEGER NOT NULL,             -- business time, µs since 1970
+	sequence INTEGER NOT NULL,
 	late     INTEGER NOT NULL,             -- 1: occurred before an earlier event of the aggregate (back-dated)
-	raw      BLOB,                         -- the stored bytes, for the groups folded in full (NULL for the others)
-	PRIMARY KEY (agg, grp, sequence)
+	PRIMARY KEY (agg, grp, occurred, sequence)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS asof_events_by_time ON asof_events (agg, grp, occurred, sequence);
-CREATE INDEX IF NOT EXISTS asof_events_backdated ON asof_events (agg, grp, occurred, sequence) WHERE late = 1;
+CREATE INDEX IF NOT EXISTS asof_events_backdated ON asof_events (agg, grp, sequence) WHERE late = 1;
+
+-- The latest business time of a plan's events up to the end of each block
+-- of 1024 stream sequences: a bound that lets a stream-position cutoff
+-- use asof_events' business-time order.
+CREATE TABLE IF NOT EXISTS asof_clock (
+	plan         TEXT    NOT NULL,
+	block        INTEGER NOT NULL,         -- sequence >> 10
+	max_occurred INTEGER NOT NULL,         -- µs since 1970
+	PRIMARY KEY (plan, block)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS deadline_moves (
 	sequence      INTEGER PRIMARY KEY,
@@ -62,6 +71,7 @@ CREATE TABLE IF NOT EXISTS deadline_moves (
 	origin        TEXT    NOT NULL,        -- when the move was recorded
 	origin_folded TEXT    NOT NULL,
 	leads         TEXT    NOT NULL,        -- JSON: the lead names when the move was recorded
+	leads_folded  TEXT    NOT NULL,        -- the same folded, each between \x1f, for filtering
 	from_date     TEXT    NOT NULL,        -- "" when no deadline was set
 	to_date       TEXT    NOT NULL,
 	days          INTEGER NOT NULL,        -- from → to; 0 for a baseline
@@ -76,18 +86,9 @@ CREATE TABLE IF NOT EXISTS deadline_moves (
 	actor_name    TEXT    NOT NULL,
 	actor_role    TEXT    NOT NULL
 );
-CREATE INDEX IF NOT EXISTS deadline_moves_by_action ON deadline_moves (action_id, sequence);
 CREATE INDEX IF NOT EXISTS deadline_moves_by_plan ON deadline_moves (plan, occurred, sequence);
 CREATE INDEX IF NOT EXISTS deadline_moves_last ON deadline_moves (plan, action_id, occurred);
 
-CREATE TABLE IF NOT EXISTS deadline_move_leads (
-	sequence    INTEGER NOT NULL REFERENCES deadline_moves (sequence) ON DELETE CASCADE,
-	position    INTEGER NOT NULL,
-	name        TEXT    NOT NULL,
-	name_folded TEXT    NOT NULL,
-	PRIMARY KEY (sequence, position)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deadline_move_leads_by_name ON deadline_move_leads (name_folded, sequence);
 
 -- Totals of the moves that are not baselines, kept as they are applied,
 -- so that the plan's slip analysis (unfiltered, or by priority or reason
@@ -106,8 +107,8 @@ CREATE TABLE IF NOT EXISTS slip_rollup (
 	slips            INTEGER NOT NULL,
 	days_slipped     INTEGER NOT NULL,
 	days_rebaselined INTEGER NOT NULL,
-	first_slip       TEXT    NOT NULL,     -- slipKey of the first slip, then the deadline before it ("" when none)
-	last_slip        TEXT    NOT NULL,     -- slipKey of the last slip, then the deadline after it
+	first_slip       INTEGER NOT NULL,     -- sequence of the first slip (0: none)
+	last_slip        INTEGER NOT NULL,     -- sequence of the last slip
 	PRIMARY KEY (plan, lead, priority, category, action_id)
 ) WITHOUT ROWID;
 
@@ -148,28 +149,48 @@ type reportExt struct {
 	aggs  map[aggKey]*aggInfo
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	// clocks holds each plan's latest business time, and the blocks of
+	// asof_clock this batch changed.
+	clocks map[string]*planClock
+	// actions holds the actions' states as of the last event applied,
+	// folded with domain.Evolve; an action not in it is folded from the
+	// events table on its first move.
+	actions map[string]domain.ActionState
 }
+
+type planClock struct {
+	max    int64
+	blocks map[int64]int64 // block → the latest business time at its last event in this batch
+}
+
+// clockBlock is the size of asof_clock's blocks, as a shift.
+const clockBlock = 10
+
+// maxCachedActions bounds the action states kept; past it they are dropped.
+const maxCachedActions = 20000
 
 func (*reportExt) Name() string   { return "reports" }
 func (*reportExt) Schema() string { return reportSchema }
 
 const (
-	sqlFindAgg    = `SELECT key, max_occurred FROM asof_aggregates WHERE aggregate_type = ? AND aggregate_id = ?`
-	sqlInsertAgg  = `INSERT INTO asof_aggregates (plan, aggregate_type, aggregate_id, max_occurred) VALUES (?, ?, ?, ?)`
-	sqlUpdateAgg  = `UPDATE asof_aggregates SET max_occurred = ? WHERE key = ?`
-	sqlInsertEv   = `INSERT INTO asof_events (agg, grp, sequence, occurred, late, raw) VALUES (?, ?, ?, ?, ?, ?)`
-	sqlInsertMove = `INSERT INTO deadline_moves (sequence, plan, action_id, ref, ref_sort, priority, origin, origin_folded, leads,
+	sqlFindAgg   = `SELECT key, max_occurred FROM asof_aggregates WHERE aggregate_type = ? AND aggregate_id = ?`
+	sqlInsertAgg = `INSERT INTO asof_aggregates (plan, aggregate_type, aggregate_id, max_occurred) VALUES (?, ?, ?, ?)`
+	sqlUpdateAgg = `UPDATE asof_aggregates SET max_occurred = ? WHERE key = ?`
+	sqlInsertEv  = `INSERT INTO asof_events (agg, grp, occurred, sequence, late) VALUES (?, ?, ?, ?, ?)`
+	sqlClock     = `INSERT INTO asof_clock (plan, block, max_occurred) VALUES (?, ?, ?)
+ON CONFLICT (plan, block) DO UPDATE SET max_occurred = max(max_occurred, excluded.max_occurred)`
+	sqlLastClock  = `SELECT max_occurred FROM asof_clock WHERE plan = ? ORDER BY block DESC LIMIT 1`
+	sqlInsertMove = `INSERT INTO deadline_moves (sequence, plan, action_id, ref, ref_sort, priority, origin, origin_folded, leads, leads_folded,
 	from_date, to_date, days, category, slip, baseline, reason, occurred_at, occurred, recorded_at, actor_id, actor_name, actor_role)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlInsertMoveLead = `INSERT INTO deadline_move_leads (sequence, position, name, name_folded) VALUES (?, ?, ?, ?)`
-	sqlCorrection     = `INSERT INTO kpi_corrections (sequence, plan, kpi_id, period, old_value, new_value, reason,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlCorrection = `INSERT INTO kpi_corrections (sequence, plan, kpi_id, period, old_value, new_value, reason,
 	occurred_at, occurred, recorded_at, actor_id, actor_name, actor_role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlRollup = `INSERT INTO slip_rollup (plan, lead, priority, category, action_id, lead_name, ref, ref_sort,
 	moves, slips, days_slipped, days_rebaselined, first_slip, last_slip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
 ON CONFLICT (plan, lead, priority, category, action_id) DO UPDATE SET
 	lead_name = min(lead_name, excluded.lead_name), moves = moves + 1, slips = slips + excluded.slips,
 	days_slipped = days_slipped + excluded.days_slipped, days_rebaselined = days_rebaselined + excluded.days_rebaselined,
-	first_slip = CASE WHEN excluded.first_slip <> '' AND (first_slip = '' OR excluded.first_slip < first_slip) THEN excluded.first_slip ELSE first_slip END,
+	first_slip = CASE WHEN excluded.first_slip > 0 AND (first_slip = 0 OR excluded.first_slip < first_slip) THEN excluded.first_slip ELSE first_slip END,
 	last_slip = max(last_slip, excluded.last_slip)`
 	sqlFirstRag = `INSERT INTO action_first_rag (action_id, plan, rag, occurred) VALUES (?, ?, ?, ?) ON CONFLICT (action_id) DO NOTHING`
 )
@@ -229,20 +250,23 @@ func (e *reportExt) Apply(ctx context.Context, tx *sql.Tx, ev *Event) error {
 		return err
 	}
 	o := env.OccurredAt.UnixMicro()
+	clock, err := e.clock(ctx, tx, env.Plan)
+	if err != nil {
+		return err
+	}
+	clock.max = max(clock.max, o)
+	clock.blocks[int64(env.Sequence)>>clockBlock] = clock.max
 	late := o < info.max
 	if o > info.max {
 		info.max, info.dirty = o, true
 	}
-	grp := groupOf(env.Event)
-	var raw []byte
-	if !isLastWriter(grp) {
-		raw = ev.Raw
-		if raw == nil {
-			raw = []byte{}
-		}
-	}
-	if _, err := e.exec(ctx, tx, sqlInsertEv, info.key, grp, int64(env.Sequence), o, late, raw); err != nil {
+	if _, err := e.exec(ctx, tx, sqlInsertEv, info.key, groupOf(env.Event), o, int64(env.Sequence), late); err != nil {
 		return fmt.Errorf("asof event: %w", err)
+	}
+	if env.AggregateType == domain.AggAction {
+		if st, ok := e.actions[env.AggregateID]; ok {
+			e.actions[env.AggregateID] = domain.Evolve(st, env).(domain.ActionState)
+		}
 	}
 	switch x := env.Event.(type) {
 	case domain.DeadlineMoved:
@@ -258,6 +282,28 @@ func (e *reportExt) Apply(ctx context.Context, tx *sql.Tx, ev *Event) error {
 		}
 	}
 	return nil
+}
+
+// clock returns plan's clock, read on first use.
+func (e *reportExt) clock(ctx context.Context, tx *sql.Tx, plan string) (*planClock, error) {
+	if c, ok := e.clocks[plan]; ok {
+		return c, nil
+	}
+	if e.clocks == nil {
+		e.clocks = map[string]*planClock{}
+	}
+	s, err := e.stmt(ctx, tx, sqlLastClock)
+	if err != nil {
+		return nil, err
+	}
+	c := &planClock{max: math.MinInt64, blocks: map[int64]int64{}}
+	switch err := s.QueryRowContext(ctx, plan).Scan(&c.max); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, fmt.Errorf("asof clock: %w", err)
+	}
+	e.clocks[plan] = c
+	return c, nil
 }
 
 func (e *reportExt) agg(ctx context.Context, tx *sql.Tx, env domain.Envelope) (*aggInfo, error) {
@@ -292,15 +338,23 @@ func (e *reportExt) agg(ctx context.Context, tx *sql.Tx, env domain.Envelope) (*
 }
 
 func (e *reportExt) move(ctx context.Context, tx *sql.Tx, env domain.Envelope, m domain.DeadlineMoved) error {
-	// The action as it stands with this move: folded from its events (the
-	// core rows are written at the end of the batch), reading only those
-	// that matter through the index this extension has just written.
-	f, err := foldAsOf(ctx, tx, env.Plan, cutoff{seq: env.Sequence, at: AsOf{Sequence: env.Sequence}}, env.AggregateID, domain.AggAction)
-	if err != nil {
-		return fmt.Errorf("deadline move: %w", err)
-	}
-	a, ok := f.action(env.AggregateID)
+	// The action as it stands with this move (the core rows are written at
+	// the end of the batch): kept, or folded from its events through the
+	// index this extension has just written.
+	a, ok := e.actions[env.AggregateID]
 	if !ok {
+		c := cutoff{seq: env.Sequence, bound: e.clocks[env.Plan].max, at: AsOf{Sequence: env.Sequence}}
+		f, err := foldAsOf(ctx, tx, env.Plan, c, env.AggregateID, domain.AggAction)
+		if err != nil {
+			return fmt.Errorf("deadline move: %w", err)
+		}
+		a, _ = f.states[aggKey{domain.AggAction, env.AggregateID}].(domain.ActionState)
+		if e.actions == nil || len(e.actions) >= maxCachedActions {
+			e.actions = map[string]domain.ActionState{}
+		}
+		e.actions[env.AggregateID] = a
+	}
+	if !a.Exists() {
 		return nil // a move of an action never added: no state, nothing to report
 	}
 	baseline := m.From.IsZero()
@@ -310,54 +364,35 @@ func (e *reportExt) move(ctx context.Context, tx *sql.Tx, env domain.Envelope, m
 	}
 	slip := !baseline && m.Category.IsSlip()
 	seq := int64(env.Sequence)
-	var names []string
+	names, folded := []string{}, "\x1f"
 	seen := map[string]bool{}
 	for _, l := range a.Leads() {
 		if n := fold(l.Name); !seen[n] { // a lead named twice counts once
-			names, seen[n] = append(names, l.Name), true
+			names, seen[n], folded = append(names, l.Name), true, folded+n+"\x1f"
 		}
 	}
-	if names == nil {
-		names = []string{}
-	}
-	if _, err := e.exec(ctx, tx, sqlInsertMove, seq, env.Plan, env.AggregateID, a.Ref(), sortKey(a.Ref()), a.Priority(), a.Origin(), fold(a.Origin()), mustJSON(names),
+	if _, err := e.exec(ctx, tx, sqlInsertMove, seq, env.Plan, env.AggregateID, a.Ref(), sortKey(a.Ref()), a.Priority(), a.Origin(), fold(a.Origin()), mustJSON(names), folded,
 		m.From.String(), m.To.String(), days, m.Category.String(), slip, baseline, m.Reason,
 		fmtTime(env.OccurredAt), env.OccurredAt.UnixMicro(), fmtTime(env.RecordedAt),
 		env.Actor.ID, env.Actor.DisplayName, string(env.Actor.Role)); err != nil {
 		return fmt.Errorf("deadline move: %w", err)
 	}
-	for i, name := range names {
-		if _, err := e.exec(ctx, tx, sqlInsertMoveLead, seq, i, name, fold(name)); err != nil {
-			return fmt.Errorf("deadline move lead: %w", err)
-		}
-	}
 	if baseline {
 		return nil
 	}
-	var (
-		slips, slipped, rebased int
-		first, last             string
-	)
+	var slips, slipped, rebased, first int
 	if slip {
-		slips, slipped = 1, days
-		k := slipKey(env.OccurredAt.UnixMicro(), env.Sequence)
-		first, last = k+m.From.String(), k+m.To.String()
+		slips, slipped, first = 1, days, int(seq)
 	} else {
 		rebased = days
 	}
 	for _, l := range append([]string{""}, names...) {
 		if _, err := e.exec(ctx, tx, sqlRollup, env.Plan, fold(l), a.Priority(), m.Category.String(), env.AggregateID, l,
-			a.Ref(), sortKey(a.Ref()), slips, slipped, rebased, first, last); err != nil {
+			a.Ref(), sortKey(a.Ref()), slips, slipped, rebased, first, first); err != nil {
 			return fmt.Errorf("slip rollup: %w", err)
 		}
 	}
 	return nil
-}
-
-// slipKey orders slips as decided: business time, then sequence, in fixed
-// width (the time offset to stay positive for any date the domain takes).
-func slipKey(occurred int64, seq uint64) string {
-	return fmt.Sprintf("%020d%020d", occurred+4000000000000000, seq)
 }
 
 func (e *reportExt) Commit(ctx context.Context, tx *sql.Tx, last uint64) error {
@@ -371,10 +406,18 @@ func (e *reportExt) Commit(ctx context.Context, tx *sql.Tx, last uint64) error {
 		}
 		info.dirty = false
 	}
+	for plan, c := range e.clocks {
+		for block, m := range c.blocks {
+			if _, err := e.exec(ctx, tx, sqlClock, plan, block, m); err != nil {
+				return fmt.Errorf("asof clock: %w", err)
+			}
+		}
+		clear(c.blocks)
+	}
 	return nil
 }
 
 func (e *reportExt) Abort() {
 	e.closeStmts()
-	e.aggs = nil
+	e.aggs, e.actions, e.clocks = nil, nil, nil
 }

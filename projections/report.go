@@ -118,7 +118,7 @@ func (db *DB) DeadlineTrail(ctx context.Context, plan, ref string, at AsOf) (*pb
 			return err
 		}
 		cond, args := moveCutoff(c)
-		moves, err := queryMoves(ctx, tx, 0, `m.action_id = ?`+cond, append([]any{v.id}, args...)...)
+		moves, err := queryMoves(ctx, tx, 0, `m.plan = ? AND m.action_id = ?`+cond, append([]any{plan, v.id}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -286,7 +286,7 @@ func (db *DB) DeadlineSlips(ctx context.Context, f SlipFilter) (*SlipAnalysis, e
 		where, args = append(where, "instr(m.origin_folded, ?) > 0"), append(args, o)
 	}
 	if l := fold(f.Lead); l != "" {
-		where, args = append(where, "EXISTS (SELECT 1 FROM deadline_move_leads l WHERE l.sequence = m.sequence AND l.name_folded = ?)"), append(args, l)
+		where, args = append(where, "instr(m.leads_folded, ?) > 0"), append(args, "\x1f"+l+"\x1f")
 	}
 	if f.MinDays != 0 {
 		where, args = append(where, "m.days >= ?"), append(args, f.MinDays)
@@ -330,7 +330,7 @@ func (db *DB) DeadlineSlips(ctx context.Context, f SlipFilter) (*SlipAnalysis, e
 		if c.now && slipRollup && f.Lead == "" && f.Origin == "" && f.MinDays == 0 && f.From.IsZero() && f.To.IsZero() {
 			groups, byLead, err = rollupGroups(ctx, tx, f.Plan, f.Priority, category)
 		} else {
-			groups, err = slipGroups(ctx, tx, w, a)
+			groups, byLead, err = slipGroups(ctx, tx, w, a)
 		}
 		if err != nil {
 			return err
@@ -355,55 +355,70 @@ func (db *DB) DeadlineSlips(ctx context.Context, f SlipFilter) (*SlipAnalysis, e
 	return out, err
 }
 
-// slipGroup is the moves of one action in one priority and category
-// (and, from the scan, with one set of leads; from the rollup, of one lead).
+// slipGroup is the moves of one action in one priority and category, or
+// of one action with one lead (rollup) or one set of leads (scan).
 type slipGroup struct {
-	priority, category, action, ref, order string
-	lead                                   string   // rollup lead rows: the lead's name
-	leads                                  []string // scan rows: the moves' leads
-	moves, slips, daysSlipped, daysReb     int32
-	first, last                            string // slipKey + deadline before the first slip, after the last
+	priority, category, action         string
+	lead                               string   // rollup lead rows: the lead's name
+	leads                              []string // scan rows: the moves' leads
+	moves, slips, daysSlipped, daysReb int32
+	first, last                        int64 // sequences of the first and last slips (0: none)
 }
 
-// slipGroups scans the moves matching where, grouped in SQL.
-func slipGroups(ctx context.Context, tx *sql.Tx, where string, args []any) ([]slipGroup, error) {
-	const key = `printf('%020d%020d', m.occurred + 4000000000000000, m.sequence)` // as slipKey
-	rows, err := tx.QueryContext(ctx, `SELECT m.priority, m.category, m.action_id, min(m.ref), min(m.ref_sort), m.leads,
+// slipGroups scans the moves matching where, grouped in SQL: by
+// priority, category and action, and by leads and action.
+func slipGroups(ctx context.Context, tx *sql.Tx, where string, args []any) (groups, byLeads []slipGroup, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT m.priority, m.category, m.action_id,
 	count(*), coalesce(sum(m.slip), 0), coalesce(sum(CASE WHEN m.slip = 1 THEN m.days END), 0),
 	coalesce(sum(CASE WHEN m.slip = 0 THEN m.days END), 0),
-	coalesce(min(CASE WHEN m.slip = 1 THEN `+key+` || m.from_date END), ''),
-	coalesce(max(CASE WHEN m.slip = 1 THEN `+key+` || m.to_date END), '')
-FROM deadline_moves m WHERE `+where+` GROUP BY m.priority, m.category, m.action_id, m.leads`, args...)
+	coalesce(min(CASE WHEN m.slip = 1 THEN m.sequence END), 0), coalesce(max(CASE WHEN m.slip = 1 THEN m.sequence END), 0)
+FROM deadline_moves m WHERE `+where+` GROUP BY m.priority, m.category, m.action_id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("projections: slip totals: %w", err)
+		return nil, nil, fmt.Errorf("projections: slip totals: %w", err)
 	}
 	defer rows.Close()
-	var out []slipGroup
-	leadSets := map[string][]string{} // the same leads, read once
 	for rows.Next() {
+		var g slipGroup
+		if err := rows.Scan(&g.priority, &g.category, &g.action, &g.moves, &g.slips, &g.daysSlipped, &g.daysReb, &g.first, &g.last); err != nil {
+			return nil, nil, fmt.Errorf("projections: slip totals: %w", err)
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	lrows, err := tx.QueryContext(ctx, `SELECT m.leads, m.action_id, count(*), coalesce(sum(m.slip), 0),
+	coalesce(sum(CASE WHEN m.slip = 1 THEN m.days END), 0), coalesce(sum(CASE WHEN m.slip = 0 THEN m.days END), 0)
+FROM deadline_moves m WHERE `+where+` GROUP BY m.leads, m.action_id`, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("projections: slip totals: %w", err)
+	}
+	defer lrows.Close()
+	leadSets := map[string][]string{} // the same leads, read once
+	for lrows.Next() {
 		var (
 			g         slipGroup
 			leadsJSON string
 		)
-		if err := rows.Scan(&g.priority, &g.category, &g.action, &g.ref, &g.order, &leadsJSON, &g.moves, &g.slips, &g.daysSlipped, &g.daysReb,
-			&g.first, &g.last); err != nil {
-			return nil, fmt.Errorf("projections: slip totals: %w", err)
+		if err := lrows.Scan(&leadsJSON, &g.action, &g.moves, &g.slips, &g.daysSlipped, &g.daysReb); err != nil {
+			return nil, nil, fmt.Errorf("projections: slip totals: %w", err)
 		}
 		leads, ok := leadSets[leadsJSON]
 		if !ok {
 			if err := json.Unmarshal([]byte(leadsJSON), &leads); err != nil {
-				return nil, fmt.Errorf("projections: slip totals: leads: %w", err)
+				return nil, nil, fmt.Errorf("projections: slip totals: leads: %w", err)
 			}
 			leadSets[leadsJSON] = leads
 		}
 		g.leads = leads
-		out = append(out, g)
+		byLeads = append(byLeads, g)
 	}
-	return out, rows.Err()
+	return groups, byLeads, lrows.Err()
 }
 
 // rollupGroups reads the running totals of the plan's moves (optionally of
-// one priority or category): a row per action, and per lead and action.
+// one priority or category): a row per action (and priority and category),
+// and per lead and action.
 func rollupGroups(ctx context.Context, tx *sql.Tx, plan, priority, category string) (moves, byLead []slipGroup, err error) {
 	where, args := "plan = ?", []any{plan}
 	if priority != "" {
@@ -412,36 +427,50 @@ func rollupGroups(ctx context.Context, tx *sql.Tx, plan, priority, category stri
 	if category != "" {
 		where, args = where+" AND category = ?", append(args, category)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT lead, lead_name, priority, category, action_id, ref, ref_sort, moves, slips, days_slipped,
-	days_rebaselined, first_slip, last_slip FROM slip_rollup WHERE `+where, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT priority, category, action_id, moves, slips, days_slipped, days_rebaselined, first_slip, last_slip
+FROM slip_rollup WHERE lead = '' AND `+where, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("projections: slip totals: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var (
-			g    slipGroup
-			lead string
-		)
-		if err := rows.Scan(&lead, &g.lead, &g.priority, &g.category, &g.action, &g.ref, &g.order, &g.moves, &g.slips, &g.daysSlipped,
-			&g.daysReb, &g.first, &g.last); err != nil {
+		var g slipGroup
+		if err := rows.Scan(&g.priority, &g.category, &g.action, &g.moves, &g.slips, &g.daysSlipped, &g.daysReb, &g.first, &g.last); err != nil {
 			return nil, nil, fmt.Errorf("projections: slip totals: %w", err)
 		}
-		if lead == "" {
-			moves = append(moves, g)
-		} else {
-			byLead = append(byLead, g)
-		}
+		moves = append(moves, g)
 	}
-	return moves, byLead, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	lrows, err := tx.QueryContext(ctx, `SELECT min(lead_name), action_id, sum(moves), sum(slips), sum(days_slipped), sum(days_rebaselined)
+FROM slip_rollup WHERE lead <> '' AND `+where+` GROUP BY lead, action_id`, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("projections: slip totals: %w", err)
+	}
+	defer lrows.Close()
+	for lrows.Next() {
+		var g slipGroup
+		if err := lrows.Scan(&g.lead, &g.action, &g.moves, &g.slips, &g.daysSlipped, &g.daysReb); err != nil {
+			return nil, nil, fmt.Errorf("projections: slip totals: %w", err)
+		}
+		byLead = append(byLead, g)
+	}
+	return moves, byLead, lrows.Err()
+}
+
+// slipper is an action that slipped, as totalled.
+type slipper struct {
+	r           *pb.RepeatSlipper
+	order       string
+	first, last int64
 }
 
 // slipRollup lets tests compare the rollup with a scan of the moves.
 var slipRollup = true
 
-// slipTotals totals the moves (groups) by priority, lead and category and
-// finds the actions that slipped twice or more. byLead holds the lead
-// groups when the groups carry no leads of their own.
+// slipTotals totals the moves (groups) by priority and category, and by
+// lead (byLeadGroups), and finds the actions that slipped twice or more.
 func slipTotals(ctx context.Context, tx *sql.Tx, groups, byLeadGroups []slipGroup) (*SlipAnalysis, error) {
 	type acc struct {
 		t       *pb.SlipTotal
@@ -471,11 +500,6 @@ func slipTotals(ctx context.Context, tx *sql.Tx, groups, byLeadGroups []slipGrou
 		}
 		add(a, g)
 	}
-	type slipper struct {
-		r           *pb.RepeatSlipper
-		order       string
-		first, last string
-	}
 	total := newAcc("")
 	byPriority, byCategory, byLead := map[string]*acc{}, map[string]*acc{}, map[string]*acc{}
 	slippers := map[string]*slipper{}
@@ -492,23 +516,25 @@ func slipTotals(ctx context.Context, tx *sql.Tx, groups, byLeadGroups []slipGrou
 			}
 			add(a, g)
 		}
-		for _, name := range g.leads {
-			addLead(byLead, name, g)
-		}
 		if g.slips == 0 {
 			continue
 		}
 		s := slippers[g.action]
 		if s == nil {
-			s = &slipper{r: &pb.RepeatSlipper{Ref: g.ref, Priority: g.priority}, order: g.order, first: g.first}
+			s = &slipper{r: &pb.RepeatSlipper{Priority: g.priority}, first: g.first}
 			slippers[g.action] = s
 		}
 		s.r.Slips += uint32(g.slips)
 		s.r.DaysSlipped += g.daysSlipped
-		s.first, s.last = min(s.first, g.first), max(s.last, g.last)
+		s.first, s.last = min(s.first, g.first), max(s.last, g.last) // in stream order, as the deadline is folded
 	}
 	for _, g := range byLeadGroups {
-		addLead(byLead, g.lead, g)
+		if g.leads == nil {
+			addLead(byLead, g.lead, g)
+		}
+		for _, name := range g.leads {
+			addLead(byLead, name, g)
+		}
 	}
 	out := &SlipAnalysis{Moves: []*pb.DeadlineMove{}, Total: total.t}
 	for _, p := range byPriority {
@@ -528,23 +554,17 @@ func slipTotals(ctx context.Context, tx *sql.Tx, groups, byLeadGroups []slipGrou
 	slices.SortFunc(out.ByLead, func(a, b *pb.SlipTotal) int {
 		return cmp.Or(cmp.Compare(b.DaysSlipped, a.DaysSlipped), cmp.Compare(b.Moves, a.Moves), strings.Compare(fold(a.Key), fold(b.Key)))
 	})
-	// The leads at each repeat slipper's last slip, read by its sequence.
+	// The deadline before the first slip, and after the last with the
+	// leads then, read by their sequences.
 	var reps []*slipper
-	last := map[int64]*pb.RepeatSlipper{}
+	bySeq := map[int64]*slipper{}
 	for _, s := range slippers {
-		if s.r.Slips < 2 {
-			continue
+		if s.r.Slips >= 2 {
+			bySeq[s.first], bySeq[s.last] = s, s
+			reps = append(reps, s)
 		}
-		const key = 40 // slipKey's width
-		s.r.FirstDeadline, s.r.LastDeadline = s.first[key:], s.last[key:]
-		seq, err := strconv.ParseInt(s.last[20:key], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("projections: repeat slippers: %w", err)
-		}
-		last[seq] = s.r
-		reps = append(reps, s)
 	}
-	if err := lastLeads(ctx, tx, last); err != nil {
+	if err := slipEnds(ctx, tx, bySeq); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(reps, func(a, b *slipper) int {
@@ -556,8 +576,8 @@ func slipTotals(ctx context.Context, tx *sql.Tx, groups, byLeadGroups []slipGrou
 	return out, nil
 }
 
-// lastLeads sets each repeat slipper's leads as recorded with its last slip.
-func lastLeads(ctx context.Context, tx *sql.Tx, bySeq map[int64]*pb.RepeatSlipper) error {
+// slipEnds reads the repeat slippers' first and last slips.
+func slipEnds(ctx context.Context, tx *sql.Tx, bySeq map[int64]*slipper) error {
 	if len(bySeq) == 0 {
 		return nil
 	}
@@ -565,21 +585,30 @@ func lastLeads(ctx context.Context, tx *sql.Tx, bySeq map[int64]*pb.RepeatSlippe
 	for s := range bySeq {
 		seqs = append(seqs, s)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT sequence, leads FROM deadline_moves WHERE sequence IN (?`+strings.Repeat(", ?", len(seqs)-1)+`)`, seqs...)
+	rows, err := tx.QueryContext(ctx, `SELECT sequence, ref, ref_sort, from_date, to_date, leads FROM deadline_moves WHERE sequence IN (?`+strings.Repeat(", ?", len(seqs)-1)+`)`, seqs...)
 	if err != nil {
 		return fmt.Errorf("projections: repeat slippers: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			seq   int64
-			leads string
+			seq                         int64
+			ref, order, from, to, leads string
 		)
-		if err := rows.Scan(&seq, &leads); err != nil {
+		if err := rows.Scan(&seq, &ref, &order, &from, &to, &leads); err != nil {
 			return fmt.Errorf("projections: repeat slippers: %w", err)
 		}
-		if r := bySeq[seq]; r != nil {
-			if err := json.Unmarshal([]byte(leads), &r.Leads); err != nil {
+		s := bySeq[seq]
+		if s == nil {
+			continue
+		}
+		s.r.Ref, s.order = ref, order
+		if seq == s.first {
+			s.r.FirstDeadline = from
+		}
+		if seq == s.last {
+			s.r.LastDeadline = to
+			if err := json.Unmarshal([]byte(leads), &s.r.Leads); err != nil {
 				return fmt.Errorf("projections: repeat slippers: %w", err)
 			}
 		}
@@ -766,7 +795,7 @@ func periodsAt(ctx context.Context, tx *sql.Tx, plan string, c cutoff) (planMeta
 			if ok, err := planExists(ctx, tx, plan); err != nil || !ok {
 				return planMeta{}, nil, cmp.Or(err, noPlan(plan))
 			}
-			return planMeta{}, nil, notYet("plan "+plan, c)
+			return planMeta{}, nil, planNotYet(ctx, tx, plan, c)
 		}
 	}
 	m, err := planMetaAt(ctx, tx, plan, c, f)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sendtrail/sendtrail/domain"
@@ -30,19 +31,15 @@ func BenchReports(ctx context.Context, dir string, events, calls int) (map[strin
 	}
 	gen := time.Since(start)
 	path := filepath.Join(dir, "bench-reports.db")
-	if !benchKeep {
-		removeDB(path)
-		defer removeDB(path)
-	} else if _, err := os.Stat(path); err != nil {
-		benchKeep = false // build it, and keep it
-	}
+	removeDB(path)
+	defer removeDB(path)
 	db, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
 	start = time.Now()
-	for i := 0; i < len(evs) && !benchKeep; i += BenchBatch {
+	for i := 0; i < len(evs); i += BenchBatch {
 		if err := db.Apply(ctx, evs[i:min(i+BenchBatch, len(evs))]); err != nil {
 			return nil, err
 		}
@@ -178,24 +175,34 @@ func BenchReports(ctx context.Context, dir string, events, calls int) (map[strin
 			return len(k), err
 		}},
 	}
-	for _, q := range queries {
-		lat := make([]time.Duration, calls)
-		size := 0
-		for i := range calls {
+	// Round robin: each round calls every query once, so that a burst of
+	// load on the machine falls on all of them alike.
+	lat := make([][]time.Duration, len(queries))
+	size := make([]int, len(queries))
+	load := loadAverage()
+	start = time.Now()
+	for range calls {
+		for i, q := range queries {
 			t := time.Now()
 			n, err := q.f()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", q.name, err)
 			}
-			lat[i] = time.Since(t)
-			size += n
-		}
-		slices.Sort(lat)
-		results[q.name] = map[string]any{
-			"p50_ms": msOf(lat[calls/2]), "p99_ms": msOf(lat[min(calls-1, calls*99/100)]), "max_ms": msOf(lat[calls-1]),
-			"calls": calls, "mean_answer_size": size / calls,
+			lat[i] = append(lat[i], time.Since(t))
+			size[i] += n
 		}
 	}
+	measured := time.Since(start)
+	for i, q := range queries {
+		l := lat[i]
+		slices.Sort(l)
+		results[q.name] = map[string]any{
+			"p50_ms": msOf(l[calls/2]), "p99_ms": msOf(l[min(calls-1, calls*99/100)]), "max_ms": msOf(l[calls-1]),
+			"calls": calls, "mean_answer_size": size[i] / calls,
+		}
+	}
+	shape["load_average_before"], shape["load_average_after"] = load, loadAverage()
+	shape["measure_seconds"] = roundTo(measured.Seconds())
 	return map[string]any{
 		"data_set": shape, "generate_seconds": roundTo(gen.Seconds()), "build_seconds": roundTo(build.Seconds()),
 		"build_events_per_sec": roundTo(float64(shape["events"].(int)) / build.Seconds()),
@@ -205,8 +212,19 @@ func BenchReports(ctx context.Context, dir string, events, calls int) (map[strin
 	}, nil
 }
 
-// benchKeep (tests only) keeps the read model in dir, and reuses it.
-var benchKeep = false
+// loadAverage is the machine's 1-minute load average ("" where unknown):
+// latencies mean little without it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0] + " on " + fmt.Sprint(runtime.NumCPU()) + " CPUs"
+}
 
 func msOf(d time.Duration) float64 { return roundTo(float64(d.Microseconds()) / 1000) }
 

@@ -96,7 +96,7 @@ FROM events WHERE `+where+` ORDER BY sequence LIMIT ?`, append(args, pageSize+1)
 			return fmt.Errorf("projections: explain %s %s: %w", plan, ref, err)
 		}
 		cond, cargs := moveCutoff(c)
-		moves, err := queryMoves(ctx, tx, 0, `m.action_id = ?`+cond, append([]any{v.id}, cargs...)...)
+		moves, err := queryMoves(ctx, tx, 0, `m.plan = ? AND m.action_id = ?`+cond, append([]any{plan, v.id}, cargs...)...)
 		if err != nil {
 			return err
 		}
