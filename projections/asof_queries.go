@@ -89,7 +89,7 @@ WHERE a.plan = ? AND a.aggregate_type = 'kpi' AND `+cond, grpKpiDefined, slug, a
 	}
 	ps := f.plan(slug)
 	if !ps.Exists() {
-		return nil, notYet("plan "+slug, c)
+		return nil, planNotYet(ctx, tx, slug, c)
 	}
 	p := &pb.Plan{Slug: slug, Title: ps.Title(), RagCounts: map[string]uint32{}, Version: ps.Version(), Kpis: kpis}
 	for _, r := range ps.RagScheme() {
@@ -243,7 +243,7 @@ func (db *DB) ListActionsAt(ctx context.Context, f ActionFilter, at AsOf) ([]*pb
 			return err
 		}
 		if !fo.plan(f.Plan).Exists() {
-			return notYet("plan "+f.Plan, c)
+			return planNotYet(ctx, tx, f.Plan, c)
 		}
 		out = []*pb.Action{}
 		for _, v := range fo.actionViews() {
@@ -375,7 +375,7 @@ func planViews(ctx context.Context, tx *sql.Tx, plan string, c cutoff, types ...
 		return nil, nil, err
 	}
 	if !f.plan(plan).Exists() {
-		return nil, nil, notYet("plan "+plan, c)
+		return nil, nil, planNotYet(ctx, tx, plan, c)
 	}
 	return f.actionViews(), f, nil
 }

@@ -172,7 +172,7 @@ func (db *DB) KpiScorecard(ctx context.Context, plan, priority string, at AsOf) 
 				return err
 			}
 			if !f.plan(plan).Exists() {
-				return notYet("plan "+plan, c)
+				return planNotYet(ctx, tx, plan, c)
 			}
 			views = foldedKpiViews(f, priority)
 		}

@@ -101,6 +101,14 @@ func signed(n int32) string {
 	return fmt.Sprint(n)
 }
 
+// plural counts things: "1 move", "2 moves".
+func plural(n uint32, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"

@@ -27,9 +27,9 @@ import (
 	"github.com/sendtrail/sendtrail/gen/sendtrail/v1/sendtrailv1connect"
 )
 
-// history is the demo plan with a scripted history: imported as published
+// demoHistory is the demo plan with a scripted history: imported as published
 // on 12 April 2024, then five months of decisions, one recorded late.
-type history struct {
+type demoHistory struct {
 	s        *testServer
 	plan     sendtrailv1connect.PlanServiceClient // admin
 	mary     sendtrailv1connect.PlanServiceClient // Mary Diffey, editor
@@ -58,11 +58,11 @@ const (
 	ehcpKpi  = "% of new EHCPs issued within 20 weeks (including exceptions)"
 )
 
-func scriptHistory(t *testing.T) *history {
+func scriptHistory(t *testing.T) *demoHistory {
 	t.Helper()
 	s := startServer(t, t.TempDir(), false)
 	ctx := context.Background()
-	h := &history{s: s, plan: s.admin(), reports: s.reportClient(s.token)}
+	h := &demoHistory{s: s, plan: s.admin(), reports: s.reportClient(s.token)}
 	maryTok := s.issue(demo.Slug, "editor", "Mary Diffey", "")
 	h.mary, h.maryRep = s.client(maryTok), s.reportClient(maryTok)
 	h.maryFile = filepath.Join(t.TempDir(), "mary.token")
@@ -151,7 +151,7 @@ func scriptHistory(t *testing.T) *history {
 
 // cli runs a sendtrail subcommand with a token file and returns its
 // output; it fails the test on a non-zero exit.
-func (h *history) cli(t *testing.T, tokenFile string, args ...string) string {
+func (h *demoHistory) cli(t *testing.T, tokenFile string, args ...string) string {
 	t.Helper()
 	var out, errb bytes.Buffer
 	args = append(args, "--server", h.s.URL(), "--token-file", tokenFile)
@@ -163,13 +163,13 @@ func (h *history) cli(t *testing.T, tokenFile string, args ...string) string {
 
 // read runs a query subcommand as the admin, once the server has applied
 // the whole history.
-func (h *history) read(t *testing.T, args ...string) string {
+func (h *demoHistory) read(t *testing.T, args ...string) string {
 	t.Helper()
 	return h.cli(t, h.s.AdminTokenPath(), append(args, "--min-sequence", strconv.FormatUint(h.last, 10))...)
 }
 
 // cliCode runs a subcommand and returns its exit code and standard error.
-func (h *history) cliCode(tokenFile string, args ...string) (int, string) {
+func (h *demoHistory) cliCode(tokenFile string, args ...string) (int, string) {
 	var out, errb bytes.Buffer
 	args = append(args, "--server", h.s.URL(), "--token-file", tokenFile)
 	code := run(context.Background(), args, &out, &errb)
@@ -681,7 +681,7 @@ func TestReportsOnTheDemoPlan(t *testing.T) {
 			return res.Msg.GetPlan(), nil
 		}
 		_, err := plan(dateAsOf("2024-04-11"))
-		wantCode(t, err, connect.CodeNotFound, "did not exist yet as of 2024-04-11")
+		wantCode(t, err, connect.CodeNotFound, "did not exist yet as of 2024-04-11: it was created (imported) on 2024-04-12")
 		may, err := plan(dateAsOf("2024-05-30"))
 		if err != nil {
 			t.Fatal(err)

@@ -76,8 +76,8 @@ sendtrail slips bcp-2023-26 --priority 3 --category capacity --min-days 30 --fro
 	}
 	r := res.Msg
 	t := r.GetTotal()
-	fmt.Fprintf(stdout, "Deadline moves of %s%s: %d moves of %d actions; %d slips, %s days slipped", req.Plan, at.describe(),
-		t.GetMoves(), t.GetActions(), t.GetSlips(), signed(t.GetDaysSlipped()))
+	fmt.Fprintf(stdout, "Deadline moves of %s%s: %s of %s; %s, %s days slipped", req.Plan, at.describe(),
+		plural(t.GetMoves(), "move"), plural(t.GetActions(), "action"), plural(t.GetSlips(), "slip"), signed(t.GetDaysSlipped()))
 	if t.GetRebaselined() > 0 {
 		fmt.Fprintf(stdout, "; %d re-baselined (%s days, not slippage)", t.GetRebaselined(), signed(t.GetDaysRebaselined()))
 	}

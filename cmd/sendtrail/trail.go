@@ -85,7 +85,7 @@ func printTrail(w io.Writer, t *pb.DeadlineTrail, when string) {
 			days, cat, cell(actorText(m.GetActor()), 30), cell(m.GetReason(), 60))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d moves: %d slips, %s days slipped", t.GetMoveCount(), t.GetSlipCount(), signed(t.GetDaysSlipped()))
+	fmt.Fprintf(w, "\n%s: %s, %s days slipped", plural(t.GetMoveCount(), "move"), plural(t.GetSlipCount(), "slip"), signed(t.GetDaysSlipped()))
 	if t.GetRebaselinedCount() > 0 {
 		fmt.Fprintf(w, "; %d re-baselined (%s days, agreed with the DfE/NHS England adviser, not slippage)", t.GetRebaselinedCount(), signed(t.GetDaysRebaselined()))
 	}
