@@ -6,6 +6,7 @@ package demo
 import (
 	"embed"
 	"io/fs"
+	"time"
 )
 
 //go:embed bcp-2023-26/*.csv
@@ -16,6 +17,10 @@ const Slug = "bcp-2023-26"
 
 // Title is the demo plan's title.
 const Title = "BCP SEND Improvement Plan 2023/26"
+
+// Published is when the plan was published as it is here (version 1.2,
+// "Date printed: 12 April 2024"): the business time of its import.
+var Published = time.Date(2024, 4, 12, 9, 0, 0, 0, time.UTC)
 
 // Files returns the demo plan's CSV files by name.
 func Files() (map[string][]byte, error) {

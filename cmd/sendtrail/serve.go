@@ -303,7 +303,9 @@ func (m *Main) importDemo(ctx context.Context) error {
 	if err := plan.Err(opts); err != nil {
 		return fmt.Errorf("demo plan: %w", err)
 	}
-	res, err := m.Commands.Import(ctx, plan, commands.Meta{Actor: systemActor})
+	// The plan's business time is its publication: version 1.2, printed
+	// 12 April 2024. So "as of" questions about 2024 have an answer.
+	res, err := m.Commands.Import(ctx, plan, commands.Meta{Actor: systemActor, OccurredAt: demo.Published})
 	if err != nil {
 		return fmt.Errorf("demo plan: %w", err)
 	}
