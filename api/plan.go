@@ -297,7 +297,7 @@ func (s *PlanServer) wait(ctx context.Context, seq uint64) error {
 
 // GetPlan implements sendtrail.v1.PlanService.GetPlan.
 func (s *PlanServer) GetPlan(ctx context.Context, req *connect.Request[pb.GetPlanRequest]) (*connect.Response[pb.GetPlanResponse], error) {
-	at, err := readAt(ctx, s.db, req.Msg.GetMinSequence(), req.Msg.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, req.Msg.GetMinSequence(), req.Msg.GetAsOf())
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func (s *PlanServer) GetPlan(ctx context.Context, req *connect.Request[pb.GetPla
 // ListActions implements sendtrail.v1.PlanService.ListActions.
 func (s *PlanServer) ListActions(ctx context.Context, req *connect.Request[pb.ListActionsRequest]) (*connect.Response[pb.ListActionsResponse], error) {
 	m := req.Msg
-	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, m.GetMinSequence(), m.GetAsOf())
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +352,7 @@ func (s *PlanServer) requirePlan(ctx context.Context, plan string) error {
 
 // GetAction implements sendtrail.v1.PlanService.GetAction.
 func (s *PlanServer) GetAction(ctx context.Context, req *connect.Request[pb.GetActionRequest]) (*connect.Response[pb.GetActionResponse], error) {
-	at, err := readAt(ctx, s.db, req.Msg.GetMinSequence(), req.Msg.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, req.Msg.GetMinSequence(), req.Msg.GetAsOf())
 	if err != nil {
 		return nil, err
 	}

@@ -72,21 +72,15 @@ func asOf(a *pb.AsOf) (projections.AsOf, error) {
 	return out, out.Validate()
 }
 
-// readAt waits, bounded, until the read model has applied both the
-// request's min_sequence and its as-of sequence, and returns its as-of.
-func readAt(ctx context.Context, db *projections.DB, minSeq uint64, a *pb.AsOf) (projections.AsOf, error) {
+// readAt waits, bounded, until the read model has applied the request's
+// min_sequence and its as-of sequence (or, with neither, this instance's
+// last write: see readAfter), and returns its as-of.
+func readAt(ctx context.Context, db *projections.DB, cmds *commands.Handler, minSeq uint64, a *pb.AsOf) (projections.AsOf, error) {
 	at, err := asOf(a)
 	if err != nil {
 		return at, err
 	}
-	if seq := max(minSeq, at.Sequence); seq > 0 {
-		ctx, cancel := context.WithTimeout(ctx, MaxWait)
-		defer cancel()
-		if err := db.WaitFor(ctx, seq); err != nil {
-			return at, err
-		}
-	}
-	return at, nil
+	return at, readAfter(ctx, db, cmds, max(minSeq, at.Sequence))
 }
 
 func date(field, s string, required bool) (domain.Date, error) {
@@ -116,7 +110,7 @@ func (s *ReportServer) GetDeadlineTrail(ctx context.Context, req *connect.Reques
 	if err := planAndRef(m.GetPlan(), m.GetRef()); err != nil {
 		return nil, err
 	}
-	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, m.GetMinSequence(), m.GetAsOf())
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +127,7 @@ func (s *ReportServer) ListSilentSlips(ctx context.Context, req *connect.Request
 	if err := domain.ValidateSlug(m.GetPlan()); err != nil {
 		return nil, err
 	}
-	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, m.GetMinSequence(), m.GetAsOf())
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +154,7 @@ func (s *ReportServer) ListDeadlineSlips(ctx context.Context, req *connect.Reque
 	if err := domain.ValidateSlug(m.GetPlan()); err != nil {
 		return nil, err
 	}
-	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, m.GetMinSequence(), m.GetAsOf())
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +179,7 @@ func (s *ReportServer) ExplainAction(ctx context.Context, req *connect.Request[p
 	if err := planAndRef(m.GetPlan(), m.GetRef()); err != nil {
 		return nil, err
 	}
-	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, m.GetMinSequence(), m.GetAsOf())
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +196,7 @@ func (s *ReportServer) GetRagSummary(ctx context.Context, req *connect.Request[p
 	if err := domain.ValidateSlug(m.GetPlan()); err != nil {
 		return nil, err
 	}
-	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, m.GetMinSequence(), m.GetAsOf())
 	if err != nil {
 		return nil, err
 	}
@@ -267,9 +261,7 @@ func (s *ReportServer) caughtUp(ctx context.Context) error {
 }
 
 func (s *ReportServer) waitFor(ctx context.Context, seq uint64) error {
-	ctx, cancel := context.WithTimeout(ctx, MaxWait)
-	defer cancel()
-	return s.db.WaitFor(ctx, seq)
+	return readAfter(ctx, s.db, s.cmds, seq)
 }
 
 // ListReportingPeriods implements sendtrail.v1.ReportService.ListReportingPeriods.
@@ -278,7 +270,7 @@ func (s *ReportServer) ListReportingPeriods(ctx context.Context, req *connect.Re
 	if err := domain.ValidateSlug(m.GetPlan()); err != nil {
 		return nil, err
 	}
-	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, m.GetMinSequence(), m.GetAsOf())
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +287,7 @@ func (s *ReportServer) GetKpiScorecard(ctx context.Context, req *connect.Request
 	if err := domain.ValidateSlug(m.GetPlan()); err != nil {
 		return nil, err
 	}
-	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, m.GetMinSequence(), m.GetAsOf())
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +318,7 @@ func (s *ReportServer) ListPlanVersions(ctx context.Context, req *connect.Reques
 	if err := domain.ValidateSlug(m.GetPlan()); err != nil {
 		return nil, err
 	}
-	at, err := readAt(ctx, s.db, m.GetMinSequence(), m.GetAsOf())
+	at, err := readAt(ctx, s.db, s.cmds, m.GetMinSequence(), m.GetAsOf())
 	if err != nil {
 		return nil, err
 	}

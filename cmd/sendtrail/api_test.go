@@ -266,6 +266,13 @@ func TestQueriesReadTheirOwnWrites(t *testing.T) {
 		if es := h.Msg.GetEntries(); es[len(es)-1].GetAfter() != text {
 			t.Fatalf("history ends %q after writing %q", es[len(es)-1].GetAfter(), text)
 		}
+		a, err := c.GetAction(ctx, connect.NewRequest(&pb.GetActionRequest{Plan: "bcp-2023-26", Ref: "1.2"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Msg.GetAction().GetProgress() != text {
+			t.Fatalf("GetAction reads %q after writing %q", a.Msg.GetAction().GetProgress(), text)
+		}
 	}
 	// A sequence the stream has not reached times out, bounded.
 	start := time.Now()
